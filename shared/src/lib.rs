@@ -1,0 +1,8 @@
+//! Everything the Lambda functions share: configuration, token verification,
+//! RLS-aware database access, the HTTP envelope and the repositories.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod repositories;
