@@ -1,1 +1,139 @@
-//! placeholder
+//! Configuration: the environment a function runs in, and the product's own
+//! settings (plans, presets, defaults) that the front end and quota rely on.
+
+mod plans;
+mod presets;
+
+pub use plans::{Plan, PlanTable};
+pub use presets::{room_type, style, Mode, Preset, ROOM_TYPES, STYLES};
+
+use serde::Serialize;
+
+/// Name of the collection every user gets automatically (spec section 7).
+pub const FAVORITES_NAME: &str = "My Favorites";
+
+/// A job still not terminal this long after creation has timed out.
+pub const JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// UI colours; the spec requires `colors.theme` to be set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Colors {
+    pub theme: &'static str,
+}
+
+pub const COLORS: Colors = Colors { theme: "light" };
+
+/// What a new generation starts from when the user picks nothing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Defaults {
+    pub mode: Mode,
+    pub room_type: &'static str,
+    pub style: &'static str,
+    /// nano-banana keeps the input's framing; imagine renders 1 image.
+    pub aspect_ratio: &'static str,
+    pub output_format: &'static str,
+    pub variants: u8,
+}
+
+pub const DEFAULTS: Defaults = Defaults {
+    mode: Mode::Redesign,
+    room_type: "living_room",
+    style: "modern",
+    aspect_ratio: "match_input_image",
+    output_format: "jpg",
+    variants: 1,
+};
+
+/// Settings read from the environment once per Lambda environment. The
+/// variable names are part of the contract (DESIGN.md).
+#[derive(Clone)]
+pub struct Environment {
+    pub database_url: String,
+    pub supabase_url: String,
+    pub jwt_secret: Option<String>,
+    pub public_storage_url: String,
+    pub plans: PlanTable,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Environment {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| lookup(name).ok_or(ConfigError::Missing(name));
+        let supabase_url = required("SUPABASE_URL")?.trim_end_matches('/').to_string();
+        let public_storage_url = lookup("PUBLIC_STORAGE_URL")
+            .map(|url| url.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("{supabase_url}/storage/v1/object/public"));
+        let plans = match lookup("PLANS") {
+            Some(json) => {
+                PlanTable::from_json(&json).map_err(|reason| ConfigError::Invalid { name: "PLANS", reason })?
+            }
+            None => PlanTable::default(),
+        };
+        Ok(Environment {
+            database_url: required("DATABASE_URL")?,
+            jwt_secret: lookup("SUPABASE_JWT_SECRET"),
+            supabase_url,
+            public_storage_url,
+            plans,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn public_storage_url_derives_from_supabase_url() {
+        let env = Environment::from_lookup(lookup(&[
+            ("SUPABASE_URL", "https://abc.supabase.co/"),
+            ("DATABASE_URL", "postgres://x@y/z"),
+        ]))
+        .unwrap();
+        assert_eq!(env.public_storage_url, "https://abc.supabase.co/storage/v1/object/public");
+        assert_eq!(env.plans.free().monthly_generations, 3);
+    }
+
+    #[test]
+    fn missing_database_url_is_named() {
+        let error = Environment::from_lookup(lookup(&[("SUPABASE_URL", "https://abc.supabase.co")])).err().unwrap();
+        assert!(error.to_string().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn invalid_plans_json_is_a_config_error() {
+        let error = Environment::from_lookup(lookup(&[
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+            ("DATABASE_URL", "postgres://x@y/z"),
+            ("PLANS", "{not json"),
+        ]))
+        .err()
+        .unwrap();
+        assert!(error.to_string().contains("PLANS"));
+    }
+
+    #[test]
+    fn theme_is_light() {
+        assert_eq!(COLORS.theme, "light");
+        assert_eq!(FAVORITES_NAME, "My Favorites");
+    }
+}

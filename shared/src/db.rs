@@ -1,1 +1,290 @@
-//! placeholder
+//! Database access under row-level security.
+//!
+//! Functions log in as a NOINHERIT role that owns no table privileges, so a
+//! statement outside a role switch fails closed. The only way to run SQL is a
+//! [`Tx`], and the only ways to open one name an identity: a verified user
+//! (`authenticated` + their claims), `anon`, or the service (`service_role`,
+//! for webhooks and the sweeper). Role and claims are set with
+//! `set_config(..., true)`, local to the transaction exactly as PostgREST does,
+//! so nothing survives into the next request on a pooled connection.
+//!
+//! Pooler-safe: statements go through `query_typed` (the unnamed statement),
+//! never named prepared statements, so Supabase's transaction pooler works.
+//!
+//! Round trips: `BEGIN`, the role/claims switch and the first statement are
+//! pipelined into one flight; [`Tx::query_and_commit`] adds the `COMMIT` to
+//! that flight, so a single-statement read costs one round trip.
+
+use crate::auth::VerifiedUser;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use futures_util::FutureExt;
+use std::sync::Arc;
+use std::time::Duration;
+pub use tokio_postgres::types::{ToSql, Type};
+pub use tokio_postgres::Row;
+
+mod error;
+pub use error::DbError;
+
+/// A statement parameter with its PostgreSQL type (required by unnamed statements).
+pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// The connection pool of one Lambda environment (or one test).
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+}
+
+/// Who a transaction acts as.
+#[derive(Clone, Copy)]
+enum Role {
+    Authenticated,
+    Anon,
+    Service,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Authenticated => "authenticated",
+            Role::Anon => "anon",
+            Role::Service => "service_role",
+        }
+    }
+}
+
+impl Database {
+    /// Builds the pool without connecting; the first transaction connects.
+    /// A Lambda environment serves one request at a time, so `max_size` 1 is
+    /// right there; tests and local servers use more.
+    pub fn connect_lazy(database_url: &str, max_size: usize) -> Result<Self, DbError> {
+        let mut config: tokio_postgres::Config =
+            database_url.parse().map_err(|e: tokio_postgres::Error| DbError::Config(e.to_string()))?;
+        config.application_name("interior-render").connect_timeout(Duration::from_secs(5));
+        let manager = Manager::from_config(
+            config,
+            tls_connector(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_size)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| DbError::Config(e.to_string()))?;
+        Ok(Database { pool })
+    }
+
+    /// A transaction as the signed-in user: RLS sees their `auth.uid()`.
+    pub async fn as_user(&self, user: &VerifiedUser) -> Result<Tx, DbError> {
+        self.begin(Role::Authenticated, user.claims_json().to_owned()).await
+    }
+
+    /// A transaction as an anonymous visitor.
+    pub async fn as_anon(&self) -> Result<Tx, DbError> {
+        self.begin(Role::Anon, r#"{"role":"anon"}"#.to_owned()).await
+    }
+
+    /// A transaction as the service itself (bypasses RLS): only for work no
+    /// user identity covers, such as webhooks and the sweeper.
+    pub async fn as_service(&self) -> Result<Tx, DbError> {
+        self.begin(Role::Service, r#"{"role":"service_role"}"#.to_owned()).await
+    }
+
+    async fn begin(&self, role: Role, claims: String) -> Result<Tx, DbError> {
+        let conn = self.pool.get().await.map_err(DbError::from_pool)?;
+        Ok(Tx { conn: Some(conn), pending_setup: Some((role, claims)), state: TxState::Open, round_trips: Arc::default() })
+    }
+}
+
+fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+    // `sslmode` in DATABASE_URL decides whether TLS is used (`require` for a
+    // Supabase project); the local cluster and PgBouncer speak plain TCP.
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TxState {
+    Open,
+    /// Committed or rolled back: the connection is clean.
+    Finished,
+}
+
+/// One transaction under one identity. Commit explicitly; dropping it rolls
+/// back (the `ROLLBACK` is queued on the connection before it returns to the
+/// pool, so the next request on that connection starts clean).
+pub struct Tx {
+    conn: Option<Object>,
+    /// Role and claims not yet sent: they ride with the first statement.
+    pending_setup: Option<(Role, String)>,
+    state: TxState,
+    round_trips: Arc<std::sync::atomic::AtomicU32>,
+}
+
+const SETUP_SQL: &str = "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)";
+
+impl Tx {
+    fn client(&self) -> &tokio_postgres::Client {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+
+    /// How many times this transaction waited on the server so far.
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_round_trip(&self) {
+        self.round_trips.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The identity switch still to send (with the first statement), and
+    /// counts the flight about to go out.
+    fn take_setup(&mut self) -> Option<(Role, String)> {
+        self.count_round_trip();
+        self.pending_setup.take()
+    }
+
+    fn ensure_open(&self) -> Result<(), DbError> {
+        match self.state {
+            TxState::Open => Ok(()),
+            TxState::Finished => Err(DbError::TransactionClosed),
+        }
+    }
+
+    /// Runs one statement and returns its rows.
+    pub async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        self.ensure_open()?;
+        let setup = self.take_setup();
+        let client = self.client();
+        match send(client, setup, client.query_typed(sql, params)).await {
+            Ok(rows) => Ok(rows),
+            Err(error) => Err(self.fail(error).await),
+        }
+    }
+
+    pub async fn query_one(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Row, DbError> {
+        let mut rows = self.query(sql, params).await?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            0 => Err(DbError::NotFound),
+            _ => Err(DbError::TooManyRows),
+        }
+    }
+
+    pub async fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, DbError> {
+        let mut rows = self.query(sql, params).await?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(Some(rows.remove(0))),
+            _ => Err(DbError::TooManyRows),
+        }
+    }
+
+    /// Runs a statement for its effect and returns the number of rows it touched.
+    pub async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+        self.ensure_open()?;
+        let setup = self.take_setup();
+        let client = self.client();
+        match send(client, setup, client.execute_typed(sql, params)).await {
+            Ok(count) => Ok(count),
+            Err(error) => Err(self.fail(error).await),
+        }
+    }
+
+    /// Runs one last statement and commits in the same flight: a transaction
+    /// of a single statement costs one round trip.
+    pub async fn query_and_commit(mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        self.ensure_open()?;
+        let setup = self.take_setup();
+        let client = self.client();
+        let statement_then_commit = async {
+            let (rows, commit) = tokio::join!(client.query_typed(sql, params), client.batch_execute("commit"));
+            commit.and(rows)
+        };
+        let result = send(client, setup, statement_then_commit).await;
+        // COMMIT of a failed transaction ends it as a rollback, so the
+        // connection is clean either way unless the connection itself broke.
+        if !self.client().is_closed() {
+            self.state = TxState::Finished;
+        }
+        result.map_err(DbError::from_postgres)
+    }
+
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        self.finish("commit").await
+    }
+
+    pub async fn rollback(mut self) -> Result<(), DbError> {
+        self.finish("rollback").await
+    }
+
+    async fn finish(&mut self, command: &str) -> Result<(), DbError> {
+        match self.state {
+            TxState::Finished => return Err(DbError::TransactionClosed),
+            TxState::Open if self.pending_setup.is_some() => {
+                // Nothing was sent: there is no transaction to end.
+                self.state = TxState::Finished;
+                return Ok(());
+            }
+            TxState::Open => {}
+        }
+        self.count_round_trip();
+        let result = self.client().batch_execute(command).await;
+        if result.is_ok() || !self.client().is_closed() {
+            self.state = TxState::Finished;
+        }
+        result.map_err(DbError::from_postgres)
+    }
+
+    /// A failed statement aborts the transaction; end it now so the
+    /// connection is reusable, and hand back the original error.
+    async fn fail(&mut self, error: tokio_postgres::Error) -> DbError {
+        if !self.client().is_closed() && self.client().batch_execute("rollback").await.is_ok() {
+            self.state = TxState::Finished;
+        }
+        DbError::from_postgres(error)
+    }
+}
+
+/// Sends `statement`, preceded in the same flight by BEGIN and the identity
+/// switch when `setup` is given (the transaction's first statement).
+async fn send<T>(
+    client: &tokio_postgres::Client,
+    setup: Option<(Role, String)>,
+    statement: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, tokio_postgres::Error> {
+    let Some((role, claims)) = setup else {
+        return statement.await;
+    };
+    let role_name = role.name();
+    let setup_params: [Param<'_>; 2] = [(&role_name, Type::TEXT), (&claims, Type::TEXT)];
+    let begin = client.batch_execute("begin");
+    let setup = client.query_typed(SETUP_SQL, &setup_params);
+    // join! polls in order, so BEGIN, the setup and the statement are queued
+    // back to back before any reply is awaited.
+    let (begin, setup, statement) = tokio::join!(begin, setup, statement);
+    begin.and(setup).map(|_| ()).and(statement)
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if self.state == TxState::Finished || self.pending_setup.is_some() {
+            return; // clean: back to the pool
+        }
+        if conn.is_closed() {
+            let _ = Object::take(conn);
+            return;
+        }
+        // The request is queued on the connection by the first poll, ahead of
+        // anything the next borrower sends; the reply is drained and dropped.
+        let _ = conn.batch_execute("rollback").now_or_never();
+    }
+}

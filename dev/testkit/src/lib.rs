@@ -1,4 +1,14 @@
-//! Test harness shared by every crate's integration tests.
+//! Test harness shared by every crate's integration tests: a real PostgreSQL
+//! (throwaway cluster or `DATABASE_URL`), a fresh migrated database per test,
+//! PgBouncer in transaction mode on demand, token minting and a JWKS server.
 
+pub mod cluster;
+pub mod database;
 pub mod jwks;
 pub mod tokens;
+
+pub use database::TestDatabase;
+pub mod app;
+pub mod flight_counter;
+
+pub use app::{TestApp, TestUser};

@@ -1,0 +1,248 @@
+//! The PostgreSQL server the tests run against, and the PgBouncer in front of
+//! it.
+//!
+//! With `DATABASE_URL` set (a superuser URL), tests use that server. Without
+//! it, the first test to need one starts a throwaway cluster under
+//! `target/testkit-pg` from the installed binaries and every later test (in
+//! this process or another) reuses it; `make test` removes it afterwards.
+//! With `TEST_VIA_PGBOUNCER=1`, the functions' connections go through a
+//! PgBouncer in transaction pooling mode, as Supabase's port 6543 behaves.
+
+use std::fs::{self, File};
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The login role the functions use (see migrations/supabase/000_roles.sql).
+pub const APP_ROLE: &str = "authenticator";
+pub const APP_PASSWORD: &str = "authenticator-test-only";
+
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub admin_user: String,
+    pub admin_password: Option<String>,
+    /// Where the functions connect: the server itself or PgBouncer.
+    pub app_port: u16,
+    pub via_pgbouncer: bool,
+}
+
+impl Server {
+    pub fn admin_url(&self, database: &str) -> String {
+        let password = self.admin_password.as_deref().map(|p| format!(":{p}")).unwrap_or_default();
+        format!("postgres://{}{password}@{}:{}/{database}", self.admin_user, self.host, self.port)
+    }
+
+    pub fn app_url(&self, database: &str) -> String {
+        format!("postgres://{APP_ROLE}:{APP_PASSWORD}@{}:{}/{database}?sslmode=disable", self.host, self.app_port)
+    }
+}
+
+/// The server for this test process, started on first use.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let via_pgbouncer = std::env::var("TEST_VIA_PGBOUNCER").is_ok_and(|v| v == "1" || v == "true");
+        let mut server = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => external_server(&url),
+            _ => throwaway_cluster(),
+        };
+        if via_pgbouncer {
+            server.app_port = pgbouncer(&server);
+            server.via_pgbouncer = true;
+        }
+        server
+    })
+}
+
+fn external_server(url: &str) -> Server {
+    let config: tokio_postgres::Config = url.parse().expect("DATABASE_URL is not a valid PostgreSQL URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    Server {
+        host,
+        port,
+        admin_user: config.get_user().unwrap_or("postgres").to_string(),
+        admin_password: config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()),
+        app_port: port,
+        via_pgbouncer: false,
+    }
+}
+
+fn state_dir() -> PathBuf {
+    // CARGO_TARGET_DIR when set, else the workspace's target/.
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("testkit-pg")
+}
+
+/// Runs `f` while holding an exclusive lock shared by every test process.
+fn with_file_lock<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
+    fs::create_dir_all(dir).expect("create testkit state dir");
+    let lock = File::create(dir.join("lock")).expect("create lock file");
+    lock.lock().expect("lock testkit state dir");
+    let result = f();
+    let _ = lock.unlock();
+    result
+}
+
+fn running_as_root() -> bool {
+    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// PostgreSQL and PgBouncer refuse to run as root; CI runs as root, so the
+/// servers run as the `postgres` system user then.
+fn server_command(program: &Path) -> Command {
+    if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn chown_to_server_user(path: &Path) {
+    if running_as_root() {
+        let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(path).status();
+        assert!(status.is_ok_and(|s| s.success()), "chown {} to postgres", path.display());
+    }
+}
+
+/// Finds a PostgreSQL server binary: PATH first, then Debian's versioned dirs.
+fn pg_binary(name: &str) -> PathBuf {
+    if let Some(path) = find_in_path(name) {
+        return path;
+    }
+    let mut versions: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name))).collect())
+        .unwrap_or_default();
+    versions.retain(|p| p.exists());
+    versions.sort_by_key(|p| {
+        p.components().nth(4).and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok()).unwrap_or(0)
+    });
+    versions.pop().unwrap_or_else(|| panic!("{name} not found: install PostgreSQL (make test does) or set DATABASE_URL"))
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn port_answers(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+fn throwaway_cluster() -> Server {
+    let dir = state_dir();
+    with_file_lock(&dir, || {
+        let data = dir.join("data");
+        let port_file = dir.join("port");
+        if let Some(port) = fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok()) {
+            if port_answers(port) {
+                return local_server(port);
+            }
+        }
+        if !data.join("PG_VERSION").exists() {
+            let _ = fs::remove_dir_all(&data);
+            fs::create_dir_all(&data).expect("create data dir");
+            chown_to_server_user(&dir);
+            let status = server_command(&pg_binary("initdb"))
+                .args(["-D"])
+                .arg(&data)
+                .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run initdb");
+            assert!(status.success(), "initdb failed");
+        }
+        let port = free_port();
+        // Durability is irrelevant for a throwaway cluster; connections are
+        // plentiful because every test opens a few.
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB"
+        );
+        let status = server_command(&pg_binary("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(dir.join("postgres.log"))
+            .args(["-w", "-t", "60", "start"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run pg_ctl");
+        assert!(status.success(), "pg_ctl start failed; see {}", dir.join("postgres.log").display());
+        fs::write(&port_file, port.to_string()).expect("write port file");
+        local_server(port)
+    })
+}
+
+fn local_server(port: u16) -> Server {
+    Server {
+        host: "127.0.0.1".into(),
+        port,
+        admin_user: "postgres".into(),
+        admin_password: None,
+        app_port: port,
+        via_pgbouncer: false,
+    }
+}
+
+/// Starts (or reuses) a PgBouncer in transaction pooling mode in front of the
+/// server, with server-side prepared statements off as on Supabase's pooler.
+fn pgbouncer(server: &Server) -> u16 {
+    let dir = state_dir().join(format!("pgbouncer-{}", server.port));
+    with_file_lock(&state_dir(), || {
+        let port_file = dir.join("port");
+        if let Some(port) = fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok()) {
+            if port_answers(port) {
+                return port;
+            }
+        }
+        fs::create_dir_all(&dir).expect("create pgbouncer dir");
+        let port = free_port();
+        let ini = format!(
+            "[databases]\n* = host={host} port={server_port}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
+             auth_type = trust\nauth_file = {dir}/userlist.txt\npool_mode = transaction\nmax_client_conn = 2000\n\
+             default_pool_size = 40\nmax_db_connections = 0\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n\
+             logfile = {dir}/pgbouncer.log\npidfile = {dir}/pgbouncer.pid\nunix_socket_dir =\n",
+            host = server.host,
+            server_port = server.port,
+            dir = dir.display(),
+        );
+        fs::write(dir.join("pgbouncer.ini"), ini).expect("write pgbouncer.ini");
+        fs::write(dir.join("userlist.txt"), format!("\"{APP_ROLE}\" \"\"\n\"{}\" \"\"\n", server.admin_user))
+            .expect("write userlist");
+        chown_to_server_user(&dir);
+        let status = server_command(&find_in_path("pgbouncer").unwrap_or_else(|| PathBuf::from("/usr/sbin/pgbouncer")))
+            .arg("-d")
+            .arg(dir.join("pgbouncer.ini"))
+            .status()
+            .expect("run pgbouncer (install Debian's pgbouncer; make test does)");
+        assert!(status.success(), "pgbouncer failed to start; see {}", dir.join("pgbouncer.log").display());
+        for _ in 0..100 {
+            if port_answers(port) {
+                fs::write(&port_file, port.to_string()).expect("write port file");
+                return port;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("pgbouncer did not start listening on {port}");
+    })
+}

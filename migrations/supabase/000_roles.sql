@@ -1,0 +1,55 @@
+-- Local emulation of Supabase's API roles (skipped on a real Supabase project).
+--
+-- Roles are cluster-global and tests migrate many databases of one cluster at
+-- the same time, so every CREATE ROLE / GRANT role runs in its own block that
+-- treats "already exists" (duplicate_object) and a lost race on the catalog's
+-- unique index (unique_violation) as success.
+
+do $$
+begin
+  create role anon nologin noinherit;
+exception when duplicate_object or unique_violation then null;
+end
+$$;
+
+do $$
+begin
+  create role authenticated nologin noinherit;
+exception when duplicate_object or unique_violation then null;
+end
+$$;
+
+do $$
+begin
+  create role service_role nologin noinherit bypassrls;
+exception when duplicate_object or unique_violation then null;
+end
+$$;
+
+-- The login role the functions (and PostgREST) connect as. It owns no
+-- privileges itself (NOINHERIT): every request switches to one of the roles
+-- above with set_config('role', ..., true). Local clusters use trust auth, so
+-- no password is set.
+do $$
+begin
+  create role authenticator login noinherit;
+exception when duplicate_object or unique_violation then null;
+end
+$$;
+
+do $$
+declare
+  r text;
+begin
+  foreach r in array array['anon', 'authenticated', 'service_role'] loop
+    if not pg_has_role('authenticator', r, 'member') then
+      begin
+        execute format('grant %I to authenticator', r);
+      exception when duplicate_object or unique_violation then null;
+      end;
+    end if;
+  end loop;
+end
+$$;
+
+grant usage on schema public to anon, authenticated, service_role;

@@ -1,0 +1,150 @@
+//! One error type for every handler, mapped to HTTP in one place.
+
+use crate::auth::AuthError;
+use crate::db::DbError;
+use lambda_http::http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The error codes of API.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    ValidationError,
+    Unauthorized,
+    TokenExpired,
+    WebhookSignatureInvalid,
+    LimitExceeded,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    TooManyInflight,
+    IdempotencyMismatch,
+    ResourceConflict,
+    PayloadTooLarge,
+    RateLimited,
+    InternalError,
+    UpstreamError,
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized | ErrorCode::TokenExpired | ErrorCode::WebhookSignatureInvalid => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::LimitExceeded => StatusCode::PAYMENT_REQUIRED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::TooManyInflight | ErrorCode::IdempotencyMismatch | ErrorCode::ResourceConflict => {
+                StatusCode::CONFLICT
+            }
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::UpstreamError => StatusCode::BAD_GATEWAY,
+            ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// What a handler returns when it cannot succeed. The message is for people;
+/// it never carries SQL, stack traces or secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into(), details: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationError, message)
+    }
+
+    /// A validation error about one field, with `details: {field: message}`.
+    pub fn invalid_field(field: &str, message: &str) -> Self {
+        Self::validation(format!("{field}: {message}")).with_details(serde_json::json!({ field: message }))
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "a valid access token is required")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+    }
+
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code, message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(ErrorCode::InternalError, "something went wrong on our side")
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(ErrorCode::ServiceUnavailable, "temporarily unavailable, please retry")
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Expired => ApiError::new(ErrorCode::TokenExpired, "the access token has expired"),
+            AuthError::KeysUnavailable => {
+                tracing::warn!("token signing keys unavailable");
+                ApiError::unavailable()
+            }
+            AuthError::Missing | AuthError::Invalid(_) => ApiError::unauthorized(),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match &error {
+            DbError::Unavailable(_) => {
+                tracing::warn!(error = %error, "database unavailable");
+                ApiError::unavailable()
+            }
+            // RLS refusing a row means the caller may not touch it: answer as
+            // if it did not exist, so existence never leaks.
+            DbError::PermissionDenied | DbError::NotFound => ApiError::not_found("resource"),
+            DbError::InvalidInput => ApiError::validation("a value has an invalid format"),
+            DbError::UniqueViolation { .. } => {
+                ApiError::conflict(ErrorCode::ResourceConflict, "conflicts with an existing resource")
+            }
+            DbError::ForeignKeyViolation { .. } => ApiError::not_found("referenced resource"),
+            DbError::CheckViolation { .. } => ApiError::validation("a value is out of the allowed range"),
+            DbError::Config(_) | DbError::TooManyRows | DbError::TransactionClosed | DbError::Query(_) => {
+                tracing::error!(error = %error, "database error");
+                ApiError::internal()
+            }
+        }
+    }
+}

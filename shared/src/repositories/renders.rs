@@ -1,0 +1,270 @@
+//! `renders` and `render_variants`: the images a succeeded job produced.
+
+use super::pagination::{into_page, Cursor, Page, PageRequest};
+use crate::db::{DbError, Tx, Type};
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Render {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub owner_id: Uuid,
+    pub mode: String,
+    pub room_type: Option<String>,
+    pub style: Option<String>,
+    pub cover_variant: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+const RENDER_COLUMNS: &str = "id, job_id, owner_id, mode, room_type, style, cover_variant, created_at";
+
+impl Render {
+    fn from_row(row: &Row) -> Self {
+        Render {
+            id: row.get("id"),
+            job_id: row.get("job_id"),
+            owner_id: row.get("owner_id"),
+            mode: row.get("mode"),
+            room_type: row.get("room_type"),
+            style: row.get("style"),
+            cover_variant: row.get("cover_variant"),
+            created_at: row.get("created_at"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderVariant {
+    pub id: Uuid,
+    pub render_id: Uuid,
+    pub owner_id: Uuid,
+    pub idx: i32,
+    /// Key in the public bucket, e.g. `renders/<renderId>/0.jpg`.
+    pub image_path: String,
+    pub thumb_path: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const VARIANT_COLUMNS: &str = "id, render_id, owner_id, idx, image_path, thumb_path, created_at";
+
+impl RenderVariant {
+    fn from_row(row: &Row) -> Self {
+        RenderVariant {
+            id: row.get("id"),
+            render_id: row.get("render_id"),
+            owner_id: row.get("owner_id"),
+            idx: row.get("idx"),
+            image_path: row.get("image_path"),
+            thumb_path: row.get("thumb_path"),
+            created_at: row.get("created_at"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRender<'a> {
+    /// Chosen before the images are stored, because their keys contain it.
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub owner_id: Uuid,
+    pub mode: &'a str,
+    pub room_type: Option<&'a str>,
+    pub style: Option<&'a str>,
+    pub cover_variant: i32,
+}
+
+/// Inserts the render of a job; a second render for the same job is refused
+/// by the database (`uniq_renders_job`).
+pub async fn create_render(tx: &mut Tx, render: &NewRender<'_>) -> Result<Render, DbError> {
+    let sql = format!(
+        "insert into public.renders (id, job_id, owner_id, mode, room_type, style, cover_variant)
+         values ($1, $2, $3, $4, $5, $6, $7)
+         returning {RENDER_COLUMNS}"
+    );
+    let row = tx
+        .query_one(
+            &sql,
+            &[
+                (&render.id, Type::UUID),
+                (&render.job_id, Type::UUID),
+                (&render.owner_id, Type::UUID),
+                (&render.mode, Type::TEXT),
+                (&render.room_type, Type::TEXT),
+                (&render.style, Type::TEXT),
+                (&render.cover_variant, Type::INT4),
+            ],
+        )
+        .await?;
+    Ok(Render::from_row(&row))
+}
+
+#[derive(Debug, Clone)]
+pub struct NewVariant<'a> {
+    pub render_id: Uuid,
+    pub owner_id: Uuid,
+    pub idx: i32,
+    pub image_path: &'a str,
+}
+
+pub async fn add_variant(tx: &mut Tx, variant: &NewVariant<'_>) -> Result<RenderVariant, DbError> {
+    let sql = format!(
+        "insert into public.render_variants (render_id, owner_id, idx, image_path)
+         values ($1, $2, $3, $4)
+         returning {VARIANT_COLUMNS}"
+    );
+    let row = tx
+        .query_one(
+            &sql,
+            &[
+                (&variant.render_id, Type::UUID),
+                (&variant.owner_id, Type::UUID),
+                (&variant.idx, Type::INT4),
+                (&variant.image_path, Type::TEXT),
+            ],
+        )
+        .await?;
+    Ok(RenderVariant::from_row(&row))
+}
+
+/// Filters of the gallery; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct RenderFilters {
+    pub mode: Option<String>,
+    pub room_type: Option<String>,
+    pub style: Option<String>,
+    pub collection_id: Option<Uuid>,
+}
+
+/// A gallery item: the render with what a card needs, fetched in one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderListItem {
+    pub render: Render,
+    pub cover_image_path: Option<String>,
+    pub variant_count: i64,
+    pub is_favorite: bool,
+}
+
+/// The owner's renders, newest first, keyset-paginated on `(created_at, id)`:
+/// page 1000 costs what page 1 costs, and equal timestamps never skip or
+/// repeat an item. Cover, variant count and favourite flag come from the same
+/// query (no query per item).
+pub async fn list_renders(
+    tx: &mut Tx,
+    owner_id: Uuid,
+    filters: &RenderFilters,
+    page: &PageRequest,
+) -> Result<Page<RenderListItem>, DbError> {
+    let after_created_at = page.after.map(|c| c.created_at);
+    let after_id = page.after.map(|c| c.id);
+    let fetch = page.limit + 1;
+    let rows = tx
+        .query(
+            "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
+                    cover.image_path as cover_image_path,
+                    (select count(*) from public.render_variants v where v.render_id = r.id) as variant_count,
+                    exists(select 1
+                             from public.collection_items ci
+                             join public.collections c on c.id = ci.collection_id
+                            where ci.render_id = r.id and c.owner_id = $1 and c.is_default_favorites) as is_favorite
+               from public.renders r
+               left join public.render_variants cover on cover.render_id = r.id and cover.idx = r.cover_variant
+              where r.owner_id = $1
+                and ($2::text is null or r.mode = $2)
+                and ($3::text is null or r.room_type = $3)
+                and ($4::text is null or r.style = $4)
+                and ($5::uuid is null or exists(select 1 from public.collection_items ci
+                                                 where ci.collection_id = $5 and ci.render_id = r.id))
+                and ($6::timestamptz is null or (r.created_at, r.id) < ($6, $7))
+              order by r.created_at desc, r.id desc
+              limit $8",
+            &[
+                (&owner_id, Type::UUID),
+                (&filters.mode, Type::TEXT),
+                (&filters.room_type, Type::TEXT),
+                (&filters.style, Type::TEXT),
+                (&filters.collection_id, Type::UUID),
+                (&after_created_at, Type::TIMESTAMPTZ),
+                (&after_id, Type::UUID),
+                (&fetch, Type::INT8),
+            ],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(|row| RenderListItem {
+            render: Render::from_row(row),
+            cover_image_path: row.get("cover_image_path"),
+            variant_count: row.get("variant_count"),
+            is_favorite: row.get("is_favorite"),
+        })
+        .collect();
+    Ok(into_page(items, page.limit, |item: &RenderListItem| Cursor {
+        created_at: item.render.created_at,
+        id: item.render.id,
+    }))
+}
+
+/// A render with all its variants (ordered by index), if the caller owns it.
+pub async fn get_render(
+    tx: &mut Tx,
+    id: Uuid,
+    owner_id: Uuid,
+) -> Result<Option<(Render, Vec<RenderVariant>)>, DbError> {
+    // One statement: the render's columns repeated on each variant row.
+    let rows = tx
+        .query(
+            "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
+                    v.id as v_id, v.idx as v_idx, v.image_path as v_image_path,
+                    v.thumb_path as v_thumb_path, v.created_at as v_created_at
+               from public.renders r
+               left join public.render_variants v on v.render_id = r.id
+              where r.id = $1 and r.owner_id = $2
+              order by v.idx",
+            &[(&id, Type::UUID), (&owner_id, Type::UUID)],
+        )
+        .await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let render = Render::from_row(first);
+    let variants = rows
+        .iter()
+        .filter_map(|row| {
+            let variant_id: Option<Uuid> = row.get("v_id");
+            Some(RenderVariant {
+                id: variant_id?,
+                render_id: render.id,
+                owner_id: render.owner_id,
+                idx: row.get("v_idx"),
+                image_path: row.get("v_image_path"),
+                thumb_path: row.get("v_thumb_path"),
+                created_at: row.get("v_created_at"),
+            })
+        })
+        .collect();
+    Ok(Some((render, variants)))
+}
+
+/// Deletes the render (variants and collection items cascade) and returns the
+/// storage keys of its images, or `None` when the caller has no such render.
+pub async fn delete_render(tx: &mut Tx, id: Uuid, owner_id: Uuid) -> Result<Option<Vec<String>>, DbError> {
+    let rows = tx
+        .query(
+            "with doomed as (
+               select v.image_path, v.thumb_path from public.render_variants v
+                where v.render_id = $1 and v.owner_id = $2
+             ), deleted as (
+               delete from public.renders where id = $1 and owner_id = $2 returning id
+             )
+             select (select count(*) from deleted) as deleted,
+                    coalesce((select array_agg(p) from (
+                      select image_path as p from doomed
+                      union all
+                      select thumb_path from doomed where thumb_path is not null) paths), '{}') as paths",
+            &[(&id, Type::UUID), (&owner_id, Type::UUID)],
+        )
+        .await?;
+    let row = rows.first().ok_or(DbError::NotFound)?;
+    let deleted: i64 = row.get("deleted");
+    Ok((deleted == 1).then(|| row.get("paths")))
+}

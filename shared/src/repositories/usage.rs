@@ -1,0 +1,100 @@
+//! `usage_ledger`: debits per succeeded generation (and credit adjustments).
+//! Users read their own rows; only the service writes.
+
+use crate::db::{DbError, Tx, Type};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use serde_json::Value;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerEntry {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub kind: String,
+    pub amount: i32,
+    pub meta: Option<Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl LedgerEntry {
+    fn from_row(row: &Row) -> Self {
+        LedgerEntry {
+            id: row.get("id"),
+            owner_id: row.get("owner_id"),
+            kind: row.get("kind"),
+            amount: row.get("amount"),
+            meta: row.get("meta"),
+            created_at: row.get("created_at"),
+        }
+    }
+}
+
+/// The UTC calendar month containing `now`: `[start, end)`.
+pub fn month_period(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0).single().unwrap_or(now);
+    let (next_year, next_month) = if now.month() == 12 { (now.year() + 1, 1) } else { (now.year(), now.month() + 1) };
+    let end = Utc.with_ymd_and_hms(next_year, next_month, 1, 0, 0, 0).single().unwrap_or(now);
+    (start, end)
+}
+
+/// Debits one generation for a job. At most one debit per job exists (the
+/// database's `uniq_usage_debit_per_job`); a repeat returns false, no error.
+pub async fn debit_generation(tx: &mut Tx, owner_id: Uuid, job_id: Uuid, amount: i32) -> Result<bool, DbError> {
+    let meta = serde_json::json!({ "jobId": job_id });
+    let inserted = tx
+        .execute(
+            "insert into public.usage_ledger (owner_id, kind, amount, meta)
+             values ($1, 'generation_debit', $2, $3)
+             on conflict ((meta->>'jobId')) where kind = 'generation_debit' do nothing",
+            &[(&owner_id, Type::UUID), (&amount, Type::INT4), (&meta, Type::JSONB)],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Sum of the owner's generation debits since `from` (start of the month).
+pub async fn get_monthly_usage(tx: &mut Tx, owner_id: Uuid, from: DateTime<Utc>) -> Result<i64, DbError> {
+    let row = tx
+        .query_one(
+            "select coalesce(sum(amount), 0)::int8 from public.usage_ledger
+              where owner_id = $1 and kind = 'generation_debit' and created_at >= $2",
+            &[(&owner_id, Type::UUID), (&from, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// The owner's ledger rows in `[from, to)`, newest first.
+pub async fn list_ledger(
+    tx: &mut Tx,
+    owner_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<LedgerEntry>, DbError> {
+    let rows = tx
+        .query(
+            "select id, owner_id, kind, amount, meta, created_at from public.usage_ledger
+              where owner_id = $1 and created_at >= $2 and created_at < $3
+              order by created_at desc, id desc",
+            &[(&owner_id, Type::UUID), (&from, Type::TIMESTAMPTZ), (&to, Type::TIMESTAMPTZ)],
+        )
+        .await?;
+    Ok(rows.iter().map(LedgerEntry::from_row).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_period_is_the_utc_calendar_month() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
+        let (start, end) = month_period(now);
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
+        assert_eq!(end, Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        let (start, end) = month_period(Utc.with_ymd_and_hms(2028, 2, 29, 12, 0, 0).unwrap());
+        assert_eq!(start, Utc.with_ymd_and_hms(2028, 2, 1, 0, 0, 0).unwrap());
+        assert_eq!(end, Utc.with_ymd_and_hms(2028, 3, 1, 0, 0, 0).unwrap());
+    }
+}
