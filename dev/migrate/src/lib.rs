@@ -95,6 +95,14 @@ pub async fn has_foreign_auth_schema(client: &Client) -> Result<bool, MigrateErr
 
 /// Applies every file not yet recorded, in order.
 pub async fn apply_all(client: &mut Client, files: &[MigrationFile]) -> Result<Report, MigrateError> {
+    // Lock first: even the bookkeeping table's creation must not race.
+    client.execute("select pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    let result = apply_locked(client, files).await;
+    client.execute("select pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
+    result
+}
+
+async fn apply_locked(client: &mut Client, files: &[MigrationFile]) -> Result<Report, MigrateError> {
     client
         .batch_execute(
             "create schema if not exists app_meta;
@@ -106,13 +114,6 @@ pub async fn apply_all(client: &mut Client, files: &[MigrationFile]) -> Result<R
              );",
         )
         .await?;
-    client.execute("select pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
-    let result = apply_locked(client, files).await;
-    client.execute("select pg_advisory_unlock($1)", &[&LOCK_KEY]).await?;
-    result
-}
-
-async fn apply_locked(client: &mut Client, files: &[MigrationFile]) -> Result<Report, MigrateError> {
     let mut report = Report::default();
     let real_supabase = has_foreign_auth_schema(client).await?;
     for file in files {

@@ -12,3 +12,4 @@ pub mod app;
 pub mod flight_counter;
 
 pub use app::{TestApp, TestUser};
+pub use migrate;

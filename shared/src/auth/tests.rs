@@ -12,9 +12,9 @@ use super::*;
 
 fn fast_timing() -> JwksTiming {
     JwksTiming {
-        cache_ttl: Duration::from_millis(600),
-        refetch_min_interval: Duration::from_millis(200),
-        retry_after_failure: Duration::from_millis(200),
+        cache_ttl: Duration::from_millis(1200),
+        refetch_min_interval: Duration::from_millis(400),
+        retry_after_failure: Duration::from_millis(400),
         fetch_timeout: Duration::from_millis(300),
     }
 }
@@ -246,7 +246,7 @@ async fn unknown_kid_refetches_again_once_the_interval_has_passed() {
     assert!(verifier.verify(&unknown).await.is_err());
     assert_eq!(server.requests_served(), 1, "refetch too soon after the last fetch");
 
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
     assert!(verifier.verify(&unknown).await.is_err());
     assert_eq!(server.requests_served(), 2, "one refetch once the interval passed");
     assert!(verifier.verify(&unknown).await.is_err());
@@ -266,7 +266,7 @@ async fn rotated_in_key_is_picked_up_by_a_refetch() {
     );
 
     server.set_document(FIXTURE_JWKS);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
     verifier.verify(&rs256_token).await.expect("new key fetched");
 }
 
@@ -280,7 +280,7 @@ async fn stale_cache_is_refreshed_after_its_ttl() {
     verifier.verify(&token).await.expect("valid token");
     assert_eq!(server.requests_served(), 1);
 
-    tokio::time::sleep(Duration::from_millis(650)).await;
+    tokio::time::sleep(Duration::from_millis(1250)).await;
     verifier.verify(&token).await.expect("valid token");
     assert_eq!(server.requests_served(), 2);
 }
@@ -293,7 +293,7 @@ async fn stale_keys_stay_in_use_while_the_endpoint_fails() {
     verifier.verify(&token).await.expect("valid token");
 
     server.set_status(500);
-    tokio::time::sleep(Duration::from_millis(650)).await;
+    tokio::time::sleep(Duration::from_millis(1250)).await;
     verifier.verify(&token).await.expect("stale key still verifies");
     assert_eq!(server.requests_served(), 2, "a refresh was attempted");
     verifier.verify(&token).await.expect("stale key still verifies");
@@ -312,7 +312,7 @@ async fn unavailable_keys_recover_once_the_endpoint_does() {
     assert_eq!(server.requests_served(), 1, "retries are spaced");
 
     server.set_status(200);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
     verifier.verify(&token).await.expect("keys fetched after the endpoint recovered");
 }
 
