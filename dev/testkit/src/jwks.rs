@@ -180,5 +180,7 @@ fn reason_phrase(status: u16) -> &'static str {
 /// Locks a mutex, ignoring poisoning: the guarded values stay valid even if a
 /// test panicked while holding the lock.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

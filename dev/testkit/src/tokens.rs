@@ -119,6 +119,8 @@ impl TokenBuilder {
     }
 
     /// Sets `sub` to any string (e.g. a non-UUID).
+    // Named after the claim, like the other setters; not an arithmetic `sub`.
+    #[allow(clippy::should_implement_trait)]
     pub fn sub(self, sub: impl Into<String>) -> Self {
         self.claim("sub", sub.into())
     }

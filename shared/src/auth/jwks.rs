@@ -7,6 +7,7 @@
 //! kids cannot make us hammer the endpoint. When a refresh fails, the keys we
 //! already have stay in use.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -131,7 +132,9 @@ pub(crate) struct JwksClient {
 
 impl fmt::Debug for JwksClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwksClient").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("JwksClient")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -157,7 +160,12 @@ impl JwksClient {
 
     /// The key for `kid`, fetching the JWKS if needed and allowed.
     pub async fn key_for(&self, kid: &str) -> Result<Arc<PublicKey>, AuthError> {
-        match self.state.read().await.lookup(kid, Instant::now(), &self.timing) {
+        match self
+            .state
+            .read()
+            .await
+            .lookup(kid, Instant::now(), &self.timing)
+        {
             Lookup::Use(key) => return Ok(key),
             Lookup::Reject(error) => return Err(error),
             Lookup::Fetch => {}
@@ -165,7 +173,12 @@ impl JwksClient {
 
         let _fetching = self.fetch_lock.lock().await;
         // Another request may have fetched while we waited for the lock.
-        match self.state.read().await.lookup(kid, Instant::now(), &self.timing) {
+        match self
+            .state
+            .read()
+            .await
+            .lookup(kid, Instant::now(), &self.timing)
+        {
             Lookup::Use(key) => return Ok(key),
             Lookup::Reject(error) => return Err(error),
             Lookup::Fetch => {}
@@ -244,7 +257,9 @@ struct RawJwk {
 /// Parses a JWKS document into the keys we can verify with, by kid. Keys we
 /// cannot use (other types or curves, encryption keys, no kid, malformed) are
 /// skipped rather than failing the whole set.
-pub(crate) fn parse_key_set(document: &[u8]) -> Result<HashMap<String, Arc<PublicKey>>, &'static str> {
+pub(crate) fn parse_key_set(
+    document: &[u8],
+) -> Result<HashMap<String, Arc<PublicKey>>, &'static str> {
     let document: JwksDocument =
         serde_json::from_slice(document).map_err(|_| "malformed JWKS document")?;
     let mut keys_by_kid = HashMap::new();
@@ -258,13 +273,17 @@ pub(crate) fn parse_key_set(document: &[u8]) -> Result<HashMap<String, Arc<Publi
             continue;
         };
         match public_key(&jwk) {
-            Some(key) => {
-                if keys_by_kid.contains_key(&kid) {
-                    tracing::warn!(kid, "duplicate kid in JWKS; keeping the first key");
-                } else {
-                    keys_by_kid.insert(kid, Arc::new(key));
+            Some(key) => match keys_by_kid.entry(kid) {
+                Entry::Vacant(slot) => {
+                    slot.insert(Arc::new(key));
                 }
-            }
+                Entry::Occupied(existing) => {
+                    tracing::warn!(
+                        kid = existing.key(),
+                        "duplicate kid in JWKS; keeping the first key"
+                    );
+                }
+            },
             None => tracing::debug!(kid, kty = jwk.kty, "skipping unusable JWK"),
         }
     }
@@ -274,7 +293,11 @@ pub(crate) fn parse_key_set(document: &[u8]) -> Result<HashMap<String, Arc<Publi
 /// The verification key of a JWK, if it is an ES256 or RS256 signing key.
 /// Symmetric (`oct`) keys are never taken from the network.
 fn public_key(jwk: &RawJwk) -> Option<PublicKey> {
-    if jwk.public_key_use.as_deref().is_some_and(|key_use| key_use != "sig") {
+    if jwk
+        .public_key_use
+        .as_deref()
+        .is_some_and(|key_use| key_use != "sig")
+    {
         return None;
     }
     if jwk
@@ -287,11 +310,13 @@ fn public_key(jwk: &RawJwk) -> Option<PublicKey> {
     let declared_alg = jwk.alg.as_deref();
     match jwk.kty.as_str() {
         "EC" => {
-            if jwk.crv.as_deref() != Some("P-256") || declared_alg.is_some_and(|alg| alg != "ES256") {
+            if jwk.crv.as_deref() != Some("P-256") || declared_alg.is_some_and(|alg| alg != "ES256")
+            {
                 return None;
             }
             let (x, y) = (jwk.x.as_deref()?, jwk.y.as_deref()?);
-            if decoded_len(x)? != P256_COORDINATE_BYTES || decoded_len(y)? != P256_COORDINATE_BYTES {
+            if decoded_len(x)? != P256_COORDINATE_BYTES || decoded_len(y)? != P256_COORDINATE_BYTES
+            {
                 return None;
             }
             Some(PublicKey {
@@ -307,7 +332,9 @@ fn public_key(jwk: &RawJwk) -> Option<PublicKey> {
             let modulus = URL_SAFE_NO_PAD.decode(n).ok()?;
             let significant_modulus_bytes = modulus.iter().skip_while(|&&b| b == 0).count();
             let exponent_len = decoded_len(e)?;
-            if !RSA_MODULUS_BYTES.contains(&significant_modulus_bytes) || !(1..=8).contains(&exponent_len) {
+            if !RSA_MODULUS_BYTES.contains(&significant_modulus_bytes)
+                || !(1..=8).contains(&exponent_len)
+            {
                 return None;
             }
             Some(PublicKey {
@@ -320,5 +347,8 @@ fn public_key(jwk: &RawJwk) -> Option<PublicKey> {
 }
 
 fn decoded_len(base64url: &str) -> Option<usize> {
-    URL_SAFE_NO_PAD.decode(base64url).ok().map(|bytes| bytes.len())
+    URL_SAFE_NO_PAD
+        .decode(base64url)
+        .ok()
+        .map(|bytes| bytes.len())
 }

@@ -63,7 +63,10 @@ impl AuthConfig {
 impl fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthConfig")
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
             .field("jwks_url", &self.jwks_url)
             .finish()
     }
@@ -364,7 +367,9 @@ fn rejection(kind: &ErrorKind) -> AuthError {
         ErrorKind::InvalidClaimFormat(_) => AuthError::Invalid("malformed time claim"),
         ErrorKind::InvalidAlgorithm
         | ErrorKind::InvalidAlgorithmName
-        | ErrorKind::MissingAlgorithm => AuthError::Invalid("token algorithm does not match its key"),
+        | ErrorKind::MissingAlgorithm => {
+            AuthError::Invalid("token algorithm does not match its key")
+        }
         ErrorKind::InvalidKeyFormat | ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidRsaKey(_) => {
             AuthError::Invalid("unusable signing key")
         }

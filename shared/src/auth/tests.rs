@@ -29,7 +29,9 @@ fn verifier_for(server: &JwksServer, timing: JwksTiming) -> TokenVerifier {
 
 fn only_es256_key_jwks() -> String {
     let mut document: Value = serde_json::from_str(FIXTURE_JWKS).expect("fixture JWKS is JSON");
-    let keys = document["keys"].as_array_mut().expect("fixture JWKS has keys");
+    let keys = document["keys"]
+        .as_array_mut()
+        .expect("fixture JWKS has keys");
     keys.retain(|key| key["kid"] == "test-es256");
     document.to_string()
 }
@@ -52,7 +54,13 @@ fn absent_or_blank_header_is_missing() {
 
 #[test]
 fn other_schemes_and_empty_bearer_are_invalid() {
-    for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "Token abc", "Bearerabc"] {
+    for header in [
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer   ",
+        "Token abc",
+        "Bearerabc",
+    ] {
         assert!(
             matches!(bearer_token(Some(header)), Err(AuthError::Invalid(_))),
             "{header:?} must be rejected"
@@ -64,7 +72,12 @@ fn other_schemes_and_empty_bearer_are_invalid() {
 
 #[test]
 fn token_shape_is_checked_before_parsing() {
-    let oversized = format!("{}.{}.{}", "a".repeat(4096), "b".repeat(4096), "c".repeat(64));
+    let oversized = format!(
+        "{}.{}.{}",
+        "a".repeat(4096),
+        "b".repeat(4096),
+        "c".repeat(64)
+    );
     let cases = [
         "",
         "abc",
@@ -133,7 +146,9 @@ fn empty_email_means_no_email() {
 
 #[test]
 fn debug_of_user_shows_only_the_user_id() {
-    let builder = TokenBuilder::hs256().email("secret-person@example.test").admin();
+    let builder = TokenBuilder::hs256()
+        .email("secret-person@example.test")
+        .admin();
     let user = VerifiedUser::from_verified_claims(builder.claims()).expect("valid claims");
     let debug = format!("{user:?}");
     assert!(debug.contains(&user.user_id().to_string()));
@@ -229,7 +244,10 @@ fn unusable_keys_are_skipped_not_fatal() {
 fn document_without_keys_array_is_an_error() {
     assert!(parse_key_set(b"{}").is_err());
     assert!(parse_key_set(b"<html>").is_err());
-    assert_eq!(parse_key_set(br#"{"keys":[]}"#).map(|keys| keys.len()), Ok(0));
+    assert_eq!(
+        parse_key_set(br#"{"keys":[]}"#).map(|keys| keys.len()),
+        Ok(0)
+    );
 }
 
 // ---- JWKS cache timing ----
@@ -239,16 +257,27 @@ async fn unknown_kid_refetches_again_once_the_interval_has_passed() {
     let server = JwksServer::start().await;
     let verifier = verifier_for(&server, fast_timing());
 
-    verifier.verify(&TokenBuilder::es256().build()).await.expect("valid token");
+    verifier
+        .verify(&TokenBuilder::es256().build())
+        .await
+        .expect("valid token");
     assert_eq!(server.requests_served(), 1);
 
     let unknown = TokenBuilder::es256().kid(Some("rotated-in")).build();
     assert!(verifier.verify(&unknown).await.is_err());
-    assert_eq!(server.requests_served(), 1, "refetch too soon after the last fetch");
+    assert_eq!(
+        server.requests_served(),
+        1,
+        "refetch too soon after the last fetch"
+    );
 
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert!(verifier.verify(&unknown).await.is_err());
-    assert_eq!(server.requests_served(), 2, "one refetch once the interval passed");
+    assert_eq!(
+        server.requests_served(),
+        2,
+        "one refetch once the interval passed"
+    );
     assert!(verifier.verify(&unknown).await.is_err());
     assert_eq!(server.requests_served(), 2);
 }
@@ -257,7 +286,10 @@ async fn unknown_kid_refetches_again_once_the_interval_has_passed() {
 async fn rotated_in_key_is_picked_up_by_a_refetch() {
     let server = JwksServer::start_with(only_es256_key_jwks()).await;
     let verifier = verifier_for(&server, fast_timing());
-    verifier.verify(&TokenBuilder::es256().build()).await.expect("valid ES256 token");
+    verifier
+        .verify(&TokenBuilder::es256().build())
+        .await
+        .expect("valid ES256 token");
 
     let rs256_token = TokenBuilder::rs256().build();
     assert_eq!(
@@ -267,7 +299,10 @@ async fn rotated_in_key_is_picked_up_by_a_refetch() {
 
     server.set_document(FIXTURE_JWKS);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    verifier.verify(&rs256_token).await.expect("new key fetched");
+    verifier
+        .verify(&rs256_token)
+        .await
+        .expect("new key fetched");
 }
 
 #[tokio::test]
@@ -294,10 +329,20 @@ async fn stale_keys_stay_in_use_while_the_endpoint_fails() {
 
     server.set_status(500);
     tokio::time::sleep(Duration::from_millis(1250)).await;
-    verifier.verify(&token).await.expect("stale key still verifies");
+    verifier
+        .verify(&token)
+        .await
+        .expect("stale key still verifies");
     assert_eq!(server.requests_served(), 2, "a refresh was attempted");
-    verifier.verify(&token).await.expect("stale key still verifies");
-    assert_eq!(server.requests_served(), 2, "failed refresh is not retried at once");
+    verifier
+        .verify(&token)
+        .await
+        .expect("stale key still verifies");
+    assert_eq!(
+        server.requests_served(),
+        2,
+        "failed refresh is not retried at once"
+    );
 }
 
 #[tokio::test]
@@ -307,13 +352,22 @@ async fn unavailable_keys_recover_once_the_endpoint_does() {
     let verifier = verifier_for(&server, fast_timing());
     let token = TokenBuilder::es256().build();
 
-    assert_eq!(verifier.verify(&token).await.err(), Some(AuthError::KeysUnavailable));
-    assert_eq!(verifier.verify(&token).await.err(), Some(AuthError::KeysUnavailable));
+    assert_eq!(
+        verifier.verify(&token).await.err(),
+        Some(AuthError::KeysUnavailable)
+    );
+    assert_eq!(
+        verifier.verify(&token).await.err(),
+        Some(AuthError::KeysUnavailable)
+    );
     assert_eq!(server.requests_served(), 1, "retries are spaced");
 
     server.set_status(200);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    verifier.verify(&token).await.expect("keys fetched after the endpoint recovered");
+    verifier
+        .verify(&token)
+        .await
+        .expect("keys fetched after the endpoint recovered");
 }
 
 #[tokio::test]
@@ -325,7 +379,10 @@ async fn slow_endpoint_times_out_as_keys_unavailable() {
     let started = std::time::Instant::now();
     let result = verifier.verify(&TokenBuilder::es256().build()).await;
     assert_eq!(result.err(), Some(AuthError::KeysUnavailable));
-    assert!(started.elapsed() < Duration::from_secs(2), "fetch timeout applies");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "fetch timeout applies"
+    );
 }
 
 #[tokio::test]
