@@ -71,7 +71,7 @@ pub async fn list_collections(tx: &mut Tx, owner_id: Uuid) -> Result<Vec<Collect
 /// The caller's My Favorites, created on the spot if it is somehow missing
 /// (the database function is idempotent and race-free).
 pub async fn get_default_favorites(tx: &mut Tx) -> Result<Collection, DbError> {
-    let sql = format!("select {COLUMNS} from public.collections where id = public.ensure_default_favorites()");
+    let sql = format!("select {COLUMNS} from public.ensure_default_favorites()");
     Ok(Collection::from_row(&tx.query_one(&sql, &[]).await?))
 }
 
@@ -162,7 +162,7 @@ pub async fn list_collection_items(tx: &mut Tx, collection_id: Uuid) -> Result<V
 pub async fn toggle_favorite(tx: &mut Tx, owner_id: Uuid, render_id: Uuid) -> Result<Option<bool>, DbError> {
     let row = tx
         .query_one(
-            "with fav as (select public.ensure_default_favorites() as id),
+            "with fav as (select (public.ensure_default_favorites()).id),
                   target as (select r.id from public.renders r where r.id = $2 and r.owner_id = $1),
                   removed as (
                     delete from public.collection_items ci using fav, target
