@@ -61,11 +61,8 @@ impl Database {
         let mut config: tokio_postgres::Config =
             database_url.parse().map_err(|e: tokio_postgres::Error| DbError::Config(e.to_string()))?;
         config.application_name("interior-render").connect_timeout(Duration::from_secs(5));
-        let manager = Manager::from_config(
-            config,
-            tls_connector(),
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let manager =
+            Manager::from_config(config, tls_connector(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .wait_timeout(Some(Duration::from_secs(10)))
@@ -94,11 +91,17 @@ impl Database {
 
     async fn begin(&self, role: Role, claims: String) -> Result<Tx, DbError> {
         let conn = self.pool.get().await.map_err(DbError::from_pool)?;
-        Ok(Tx { conn: Some(conn), pending_setup: Some((role, claims)), state: TxState::Open, round_trips: Arc::default() })
+        Ok(Tx {
+            conn: Some(conn),
+            pending_setup: Some((role, claims)),
+            state: TxState::Open,
+            round_trips: Arc::default(),
+        })
     }
 }
 
-fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+/// TLS for PostgreSQL connections (also used by the migration runner).
+pub fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
     // `sslmode` in DATABASE_URL decides whether TLS is used (`require` for a
     // Supabase project); the local cluster and PgBouncer speak plain TCP.
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };

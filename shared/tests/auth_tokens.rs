@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 use shared::auth::{AuthConfig, AuthError, TokenVerifier, VerifiedUser};
 use testkit::jwks::JwksServer;
 use testkit::tokens::{
-    bearer, TokenBuilder, ES256_KID, ES256_PUBLIC_KEY_PEM, RS256_KID, RS256_PUBLIC_KEY_PEM,
-    TEST_JWT_SECRET,
+    bearer, TokenBuilder, ES256_KID, ES256_PUBLIC_KEY_PEM, RS256_KID, RS256_PUBLIC_KEY_PEM, TEST_JWT_SECRET,
 };
 use uuid::Uuid;
 
@@ -26,10 +25,7 @@ async fn verify(token: &str) -> Result<VerifiedUser, AuthError> {
 
 async fn assert_invalid(token: &str) {
     let result = verify(token).await;
-    assert!(
-        matches!(result, Err(AuthError::Invalid(_))),
-        "expected Invalid, got {result:?}"
-    );
+    assert!(matches!(result, Err(AuthError::Invalid(_))), "expected Invalid, got {result:?}");
 }
 
 async fn assert_invalid_because(token: &str, reason: &str) {
@@ -44,10 +40,7 @@ async fn assert_invalid_because(token: &str, reason: &str) {
 #[tokio::test]
 async fn valid_hs256_token_is_accepted() {
     let user_id = Uuid::new_v4();
-    let token = TokenBuilder::hs256()
-        .user_id(user_id)
-        .email("ada@example.test")
-        .build();
+    let token = TokenBuilder::hs256().user_id(user_id).email("ada@example.test").build();
     let user = verify(&token).await.expect("valid HS256 token");
     assert_eq!(user.user_id(), user_id);
     assert_eq!(user.email(), Some("ada@example.test"));
@@ -57,42 +50,33 @@ async fn valid_hs256_token_is_accepted() {
 #[tokio::test]
 async fn valid_es256_token_is_accepted_via_jwks() {
     let user_id = Uuid::new_v4();
-    let user = verify(&TokenBuilder::es256().user_id(user_id).build())
-        .await
-        .expect("valid ES256 token");
+    let user = verify(&TokenBuilder::es256().user_id(user_id).build()).await.expect("valid ES256 token");
     assert_eq!(user.user_id(), user_id);
 }
 
 #[tokio::test]
 async fn valid_rs256_token_is_accepted_via_jwks() {
     let user_id = Uuid::new_v4();
-    let user = verify(&TokenBuilder::rs256().user_id(user_id).build())
-        .await
-        .expect("valid RS256 token");
+    let user = verify(&TokenBuilder::rs256().user_id(user_id).build()).await.expect("valid RS256 token");
     assert_eq!(user.user_id(), user_id);
 }
 
 #[tokio::test]
 async fn audience_array_containing_authenticated_is_accepted() {
-    let token = TokenBuilder::es256()
-        .aud(json!(["other", "authenticated"]))
-        .build();
+    let token = TokenBuilder::es256().aud(json!(["other", "authenticated"])).build();
     verify(&token).await.expect("aud array with authenticated");
 }
 
 #[tokio::test]
 async fn expiry_within_clock_leeway_is_accepted() {
-    verify(&TokenBuilder::hs256().exp_in(-10).build())
-        .await
-        .expect("expired 10 s ago is within the leeway");
+    verify(&TokenBuilder::hs256().exp_in(-10).build()).await.expect("expired 10 s ago is within the leeway");
 }
 
 // ---- Signatures ----
 
 #[tokio::test]
 async fn hs256_token_with_wrong_secret_is_rejected() {
-    let token =
-        TokenBuilder::hs256_with_secret("some-other-projects-secret-0123456789abcdef").build();
+    let token = TokenBuilder::hs256_with_secret("some-other-projects-secret-0123456789abcdef").build();
     assert_invalid_because(&token, "bad signature").await;
 }
 
@@ -136,10 +120,7 @@ async fn alg_none_token_is_rejected() {
 #[tokio::test]
 async fn alg_none_spellings_with_a_known_kid_are_rejected() {
     for alg in ["none", "None", "NONE", "nOnE"] {
-        let token = TokenBuilder::unsigned()
-            .header_alg(alg)
-            .kid(Some(ES256_KID))
-            .build();
+        let token = TokenBuilder::unsigned().header_alg(alg).kid(Some(ES256_KID)).build();
         assert_invalid(&token).await;
         // Even with a signature present, `none` is never an accepted algorithm.
         let token = TokenBuilder::es256().header_alg(alg).build();
@@ -158,17 +139,13 @@ async fn other_algorithms_are_rejected() {
 #[tokio::test]
 async fn hs256_token_signed_with_the_rsa_public_key_is_rejected() {
     // Classic algorithm confusion: HMAC keyed with the verifier's public key.
-    let token = TokenBuilder::hs256_with_secret(RS256_PUBLIC_KEY_PEM)
-        .kid(Some(RS256_KID))
-        .build();
+    let token = TokenBuilder::hs256_with_secret(RS256_PUBLIC_KEY_PEM).kid(Some(RS256_KID)).build();
     assert_invalid_because(&token, "bad signature").await;
 }
 
 #[tokio::test]
 async fn hs256_token_signed_with_the_ec_public_key_is_rejected() {
-    let token = TokenBuilder::hs256_with_secret(ES256_PUBLIC_KEY_PEM)
-        .kid(Some(ES256_KID))
-        .build();
+    let token = TokenBuilder::hs256_with_secret(ES256_PUBLIC_KEY_PEM).kid(Some(ES256_KID)).build();
     assert_invalid_because(&token, "bad signature").await;
 }
 
@@ -176,13 +153,8 @@ async fn hs256_token_signed_with_the_ec_public_key_is_rejected() {
 async fn hs256_token_signed_with_a_public_key_is_rejected_without_secret() {
     let server = JwksServer::start().await;
     let verifier = TokenVerifier::new(AuthConfig::from_supabase(&server.supabase_url(), None));
-    let token = TokenBuilder::hs256_with_secret(RS256_PUBLIC_KEY_PEM)
-        .kid(Some(RS256_KID))
-        .build();
-    assert!(matches!(
-        verifier.verify(&token).await,
-        Err(AuthError::Invalid(_))
-    ));
+    let token = TokenBuilder::hs256_with_secret(RS256_PUBLIC_KEY_PEM).kid(Some(RS256_KID)).build();
+    assert!(matches!(verifier.verify(&token).await, Err(AuthError::Invalid(_))));
 }
 
 #[tokio::test]
@@ -209,15 +181,8 @@ async fn hs256_token_is_rejected_when_no_secret_is_configured() {
     let server = JwksServer::start().await;
     let verifier = TokenVerifier::new(AuthConfig::from_supabase(&server.supabase_url(), None));
     let result = verifier.verify(&TokenBuilder::hs256().build()).await;
-    assert_eq!(
-        result.err(),
-        Some(AuthError::Invalid("HS256 tokens are not accepted"))
-    );
-    assert_eq!(
-        server.requests_served(),
-        0,
-        "no JWKS key is tried for HS256"
-    );
+    assert_eq!(result.err(), Some(AuthError::Invalid("HS256 tokens are not accepted")));
+    assert_eq!(server.requests_served(), 0, "no JWKS key is tried for HS256");
 }
 
 // ---- Keys ----
@@ -238,11 +203,7 @@ async fn asymmetric_token_without_kid_is_rejected() {
 async fn jwks_is_fetched_once_and_cached() {
     let (server, verifier) = verifier().await;
     for i in 0..20 {
-        let token = if i % 2 == 0 {
-            TokenBuilder::es256().build()
-        } else {
-            TokenBuilder::rs256().build()
-        };
+        let token = if i % 2 == 0 { TokenBuilder::es256().build() } else { TokenBuilder::rs256().build() };
         verifier.verify(&token).await.expect("valid token");
     }
     assert_eq!(server.requests_served(), 1);
@@ -251,42 +212,23 @@ async fn jwks_is_fetched_once_and_cached() {
 #[tokio::test]
 async fn unknown_kids_do_not_hammer_the_jwks_endpoint() {
     let (server, verifier) = verifier().await;
-    verifier
-        .verify(&TokenBuilder::es256().build())
-        .await
-        .expect("valid token");
+    verifier.verify(&TokenBuilder::es256().build()).await.expect("valid token");
     assert_eq!(server.requests_served(), 1);
 
     for _ in 0..50 {
-        let token = TokenBuilder::es256()
-            .kid(Some(&Uuid::new_v4().to_string()))
-            .build();
-        assert!(matches!(
-            verifier.verify(&token).await,
-            Err(AuthError::Invalid(_))
-        ));
+        let token = TokenBuilder::es256().kid(Some(&Uuid::new_v4().to_string())).build();
+        assert!(matches!(verifier.verify(&token).await, Err(AuthError::Invalid(_))));
     }
-    assert!(
-        server.requests_served() <= 2,
-        "at most one refetch in the window"
-    );
-    verifier
-        .verify(&TokenBuilder::rs256().build())
-        .await
-        .expect("known keys still work");
+    assert!(server.requests_served() <= 2, "at most one refetch in the window");
+    verifier.verify(&TokenBuilder::rs256().build()).await.expect("known keys still work");
 }
 
 #[tokio::test]
 async fn unknown_kid_on_a_cold_verifier_fetches_once() {
     let (server, verifier) = verifier().await;
     for _ in 0..20 {
-        let token = TokenBuilder::es256()
-            .kid(Some(&Uuid::new_v4().to_string()))
-            .build();
-        assert!(matches!(
-            verifier.verify(&token).await,
-            Err(AuthError::Invalid(_))
-        ));
+        let token = TokenBuilder::es256().kid(Some(&Uuid::new_v4().to_string())).build();
+        assert!(matches!(verifier.verify(&token).await, Err(AuthError::Invalid(_))));
     }
     assert_eq!(server.requests_served(), 1);
 }
@@ -301,10 +243,7 @@ async fn jwks_server_down_means_keys_unavailable() {
     let result = verifier.verify(&TokenBuilder::es256().build()).await;
     assert_eq!(result.err(), Some(AuthError::KeysUnavailable));
     // HS256 does not depend on the JWKS.
-    verifier
-        .verify(&TokenBuilder::hs256().build())
-        .await
-        .expect("HS256 still verifies");
+    verifier.verify(&TokenBuilder::hs256().build()).await.expect("HS256 still verifies");
 }
 
 #[tokio::test]
@@ -392,23 +331,14 @@ async fn service_role_is_not_a_user() {
 async fn other_or_missing_role_is_rejected() {
     assert_invalid(&TokenBuilder::es256().role("postgres").build()).await;
     assert_invalid(&TokenBuilder::es256().without_claim("role").build()).await;
-    assert_invalid(
-        &TokenBuilder::es256()
-            .claim("role", json!(["authenticated"]))
-            .build(),
-    )
-    .await;
+    assert_invalid(&TokenBuilder::es256().claim("role", json!(["authenticated"])).build()).await;
 }
 
 // ---- Subject ----
 
 #[tokio::test]
 async fn non_uuid_subject_is_rejected() {
-    assert_invalid_because(
-        &TokenBuilder::hs256().sub("admin").build(),
-        "subject is not a UUID",
-    )
-    .await;
+    assert_invalid_because(&TokenBuilder::hs256().sub("admin").build(), "subject is not a UUID").await;
 }
 
 #[tokio::test]
@@ -442,18 +372,13 @@ async fn garbage_tokens_are_rejected() {
         "\u{1F600}.\u{1F600}.\u{1F600}",
     ] {
         let result = verifier.verify(garbage).await;
-        assert!(
-            matches!(result, Err(AuthError::Invalid(_))),
-            "{garbage:?}: {result:?}"
-        );
+        assert!(matches!(result, Err(AuthError::Invalid(_))), "{garbage:?}: {result:?}");
     }
 }
 
 #[tokio::test]
 async fn oversized_token_is_rejected() {
-    let padded = TokenBuilder::hs256()
-        .claim("padding", "x".repeat(10_000))
-        .build();
+    let padded = TokenBuilder::hs256().claim("padding", "x".repeat(10_000)).build();
     assert_invalid_because(&padded, "token too long").await;
 }
 
@@ -464,37 +389,23 @@ async fn bearer_header_with_valid_token_is_accepted() {
     let (_server, verifier) = verifier().await;
     let user_id = Uuid::new_v4();
     let token = TokenBuilder::es256().user_id(user_id).build();
-    let user = verifier
-        .verify_bearer(Some(&bearer(&token)))
-        .await
-        .expect("valid header");
+    let user = verifier.verify_bearer(Some(&bearer(&token))).await.expect("valid header");
     assert_eq!(user.user_id(), user_id);
-    let user = verifier
-        .verify_bearer(Some(&format!("bearer {token}")))
-        .await
-        .expect("scheme is case-insensitive");
+    let user = verifier.verify_bearer(Some(&format!("bearer {token}"))).await.expect("scheme is case-insensitive");
     assert_eq!(user.user_id(), user_id);
 }
 
 #[tokio::test]
 async fn missing_authorization_header_is_missing() {
     let (_server, verifier) = verifier().await;
-    assert_eq!(
-        verifier.verify_bearer(None).await.err(),
-        Some(AuthError::Missing)
-    );
-    assert_eq!(
-        verifier.verify_bearer(Some("")).await.err(),
-        Some(AuthError::Missing)
-    );
+    assert_eq!(verifier.verify_bearer(None).await.err(), Some(AuthError::Missing));
+    assert_eq!(verifier.verify_bearer(Some("")).await.err(), Some(AuthError::Missing));
 }
 
 #[tokio::test]
 async fn basic_authorization_header_is_rejected() {
     let (_server, verifier) = verifier().await;
-    let result = verifier
-        .verify_bearer(Some("Basic dXNlcjpwYXNzd29yZA=="))
-        .await;
+    let result = verifier.verify_bearer(Some("Basic dXNlcjpwYXNzd29yZA==")).await;
     assert!(matches!(result, Err(AuthError::Invalid(_))));
 }
 
@@ -503,10 +414,7 @@ async fn bearer_without_token_is_rejected() {
     let (_server, verifier) = verifier().await;
     for header in ["Bearer", "Bearer ", "bearer    "] {
         let result = verifier.verify_bearer(Some(header)).await;
-        assert!(
-            matches!(result, Err(AuthError::Invalid(_))),
-            "{header:?}: {result:?}"
-        );
+        assert!(matches!(result, Err(AuthError::Invalid(_))), "{header:?}: {result:?}");
     }
 }
 
@@ -522,34 +430,22 @@ async fn bearer_with_bad_token_is_rejected() {
 
 #[tokio::test]
 async fn app_metadata_admin_role_makes_an_admin() {
-    let user = verify(&TokenBuilder::hs256().admin().build())
-        .await
-        .expect("valid token");
+    let user = verify(&TokenBuilder::hs256().admin().build()).await.expect("valid token");
     assert!(user.is_admin());
 }
 
 #[tokio::test]
 async fn user_metadata_admin_role_does_not_make_an_admin() {
     // Users can edit their own user_metadata; only app_metadata is trusted.
-    let token = TokenBuilder::hs256()
-        .user_metadata(json!({ "role": "admin" }))
-        .claim("is_admin", true)
-        .build();
+    let token = TokenBuilder::hs256().user_metadata(json!({ "role": "admin" })).claim("is_admin", true).build();
     let user = verify(&token).await.expect("valid token");
     assert!(!user.is_admin());
 }
 
 #[tokio::test]
 async fn other_app_metadata_roles_are_not_admin() {
-    for role in [
-        json!("Admin"),
-        json!(["admin"]),
-        json!(true),
-        json!("editor"),
-    ] {
-        let token = TokenBuilder::hs256()
-            .app_metadata(json!({ "role": role }))
-            .build();
+    for role in [json!("Admin"), json!(["admin"]), json!(true), json!("editor")] {
+        let token = TokenBuilder::hs256().app_metadata(json!({ "role": role })).build();
         let user = verify(&token).await.expect("valid token");
         assert!(!user.is_admin(), "app_metadata.role = {role}");
     }
@@ -558,10 +454,7 @@ async fn other_app_metadata_roles_are_not_admin() {
 #[tokio::test]
 async fn claims_json_round_trips_the_verified_claims() {
     let user_id = Uuid::new_v4();
-    let builder = TokenBuilder::es256()
-        .user_id(user_id)
-        .email("grace@example.test")
-        .admin();
+    let builder = TokenBuilder::es256().user_id(user_id).email("grace@example.test").admin();
     let user = verify(&builder.build()).await.expect("valid token");
 
     let claims: Value = serde_json::from_str(user.claims_json()).expect("claims are JSON");

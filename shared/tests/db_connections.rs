@@ -47,9 +47,12 @@ async fn a_dropped_transaction_rolls_back_and_leaves_the_connection_clean() {
     let alice = app.create_user().await;
     {
         let mut tx = app.db.as_user(&alice.identity).await.unwrap();
-        tx.execute("insert into public.collections (owner_id, name) values ($1, 'dropped')", &[(&alice.id, Type::UUID)])
-            .await
-            .unwrap();
+        tx.execute(
+            "insert into public.collections (owner_id, name) values ($1, 'dropped')",
+            &[(&alice.id, Type::UUID)],
+        )
+        .await
+        .unwrap();
         // Dropped without commit, as when a handler returns early with an error.
     }
     let mut tx = app.db.as_anon().await.unwrap();
@@ -82,7 +85,9 @@ async fn the_login_role_alone_reads_nothing() {
     app.seed_render(&user, 1).await;
     let (client, connection) = tokio_postgres::connect(&app.database.app_url(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
-    for table in ["profiles", "generation_jobs", "renders", "render_variants", "collections", "usage_ledger", "webhook_events"] {
+    for table in
+        ["profiles", "generation_jobs", "renders", "render_variants", "collections", "usage_ledger", "webhook_events"]
+    {
         let error = client.simple_query(&format!("select * from public.{table}")).await.unwrap_err();
         assert_eq!(error.code(), Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{table}");
     }
@@ -122,9 +127,12 @@ async fn a_read_costs_one_round_trip_and_a_one_statement_write_two() {
 
     let before = proxy.flights();
     let mut tx = db.as_user(&alice.identity).await.unwrap();
-    tx.execute("insert into public.collections (owner_id, name) values ($1, 'Kitchen ideas')", &[(&alice.id, Type::UUID)])
-        .await
-        .unwrap();
+    tx.execute(
+        "insert into public.collections (owner_id, name) values ($1, 'Kitchen ideas')",
+        &[(&alice.id, Type::UUID)],
+    )
+    .await
+    .unwrap();
     assert_eq!(tx.round_trips(), 1);
     tx.commit().await.unwrap();
     assert_eq!(proxy.flights() - before, 2, "write: one flight for the statement, one for COMMIT");
@@ -153,4 +161,21 @@ async fn a_killed_connection_gives_a_clean_error_and_the_next_request_works() {
     // ... and the next one works on a fresh connection.
     let rows = app.db.as_user(&alice.identity).await.unwrap().query_and_commit("select 1", &[]).await.unwrap();
     assert_eq!(rows.len(), 1);
+}
+
+#[tokio::test]
+async fn the_pooler_run_really_goes_through_pgbouncer() {
+    let server = testkit::cluster::server();
+    if std::env::var("TEST_VIA_PGBOUNCER").is_ok_and(|v| v == "1") {
+        assert!(server.via_pgbouncer);
+        assert_ne!(server.app_port, server.port, "functions must connect to PgBouncer, not PostgreSQL");
+        // PgBouncer answers its own admin console; PostgreSQL has no such database.
+        let console = format!("postgres://{}@{}:{}/pgbouncer", server.admin_user, server.host, server.app_port);
+        let (client, connection) = tokio_postgres::connect(&console, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let rows = client.simple_query("SHOW VERSION").await.unwrap();
+        assert!(!rows.is_empty());
+    } else {
+        assert_eq!(server.app_port, server.port);
+    }
 }

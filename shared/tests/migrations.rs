@@ -32,8 +32,7 @@ async fn the_runner_applies_everything_once_and_nothing_the_second_time() {
     let second = migrate::apply_all(&mut client, &files).await.unwrap();
     assert!(second.applied.is_empty());
     assert_eq!(second.already_applied.len(), files.len());
-    let recorded: i64 =
-        client.query_one("select count(*) from app_meta.applied_migrations", &[]).await.unwrap().get(0);
+    let recorded: i64 = client.query_one("select count(*) from app_meta.applied_migrations", &[]).await.unwrap().get(0);
     assert_eq!(recorded as usize, files.len());
 }
 
@@ -117,8 +116,15 @@ async fn every_public_table_has_rls_enabled_and_policies_where_users_read() {
         .collect();
     assert!(without_rls.is_empty(), "tables without RLS: {without_rls:?}");
     for table in [
-        "profiles", "generation_jobs", "renders", "render_variants", "collections",
-        "collection_items", "community_collections", "community_items", "usage_ledger",
+        "profiles",
+        "generation_jobs",
+        "renders",
+        "render_variants",
+        "collections",
+        "collection_items",
+        "community_collections",
+        "community_items",
+        "usage_ledger",
     ] {
         let policies: i64 = client
             .query_one("select count(*) from pg_policies where schemaname = 'public' and tablename = $1", &[&table])

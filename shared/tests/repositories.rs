@@ -50,9 +50,12 @@ async fn complete(app: &TestApp, job: &jobs::Job, delivery: &str, variants: i32)
     .unwrap();
     for idx in 0..variants {
         let path = format!("renders/{render_id}/{idx}.jpg");
-        renders::add_variant(&mut tx, &renders::NewVariant { render_id, owner_id: job.owner_id, idx, image_path: &path })
-            .await
-            .unwrap();
+        renders::add_variant(
+            &mut tx,
+            &renders::NewVariant { render_id, owner_id: job.owner_id, idx, image_path: &path },
+        )
+        .await
+        .unwrap();
     }
     assert!(usage::debit_generation(&mut tx, job.owner_id, job.id, 1).await.unwrap());
     tx.commit().await.unwrap();
@@ -80,10 +83,10 @@ async fn the_spec_flow_job_then_success_gives_render_variants_debit_and_favorite
     assert!(job.completed_at.is_some());
     let (render, variants) = renders::get_render(&mut tx, render_id, user.id).await.unwrap().unwrap();
     assert_eq!(render.job_id, job.id);
-    assert_eq!(variants.iter().map(|v| v.image_path.clone()).collect::<Vec<_>>(), vec![
-        format!("renders/{render_id}/0.jpg"),
-        format!("renders/{render_id}/1.jpg")
-    ]);
+    assert_eq!(
+        variants.iter().map(|v| v.image_path.clone()).collect::<Vec<_>>(),
+        vec![format!("renders/{render_id}/0.jpg"), format!("renders/{render_id}/1.jpg")]
+    );
     let (start, _) = usage::month_period(chrono::Utc::now());
     assert_eq!(usage::get_monthly_usage(&mut tx, user.id, start).await.unwrap(), 1);
     let favorites = collections::get_default_favorites(&mut tx).await.unwrap();
@@ -109,12 +112,17 @@ async fn an_idempotency_key_is_unique_per_owner() {
     let user = app.create_user().await;
     let key = Uuid::new_v4();
     let mut tx = app.db.as_service().await.unwrap();
-    let job = jobs::create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap();
-    jobs::set_job_status(&mut tx, job.id, &jobs::Transition::Failed { error: "upstream refused" }).await.unwrap().unwrap();
+    let job =
+        jobs::create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap();
+    jobs::set_job_status(&mut tx, job.id, &jobs::Transition::Failed { error: "upstream refused" })
+        .await
+        .unwrap()
+        .unwrap();
     tx.commit().await.unwrap();
     // Even with the first job finished, the key cannot make a second one.
     let mut tx = app.db.as_service().await.unwrap();
-    let error = jobs::create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap_err();
+    let error =
+        jobs::create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap_err();
     assert!(error.is_unique_violation_of(jobs::IDEMPOTENCY_INDEX), "{error:?}");
     let mut tx = app.db.as_service().await.unwrap();
     assert_eq!(jobs::get_job_by_idempotency_key(&mut tx, user.id, key).await.unwrap().unwrap().id, job.id);
@@ -128,13 +136,19 @@ async fn a_canceled_job_is_never_resurrected_and_a_timed_out_one_completes_once(
     let mut tx = app.db.as_service().await.unwrap();
     jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Canceled).await.unwrap().unwrap();
     assert!(jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Succeeded).await.unwrap().is_none());
-    assert!(jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Failed { error: "x" }).await.unwrap().is_none());
+    assert!(jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Failed { error: "x" })
+        .await
+        .unwrap()
+        .is_none());
     tx.commit().await.unwrap();
 
     // A job older than the timeout: expired, then a late success completes it once.
     let late = service_job(&app, &user).await;
     app.admin()
-        .execute("update public.generation_jobs set created_at = now() - interval '11 minutes' where id = $1", &[&late.id])
+        .execute(
+            "update public.generation_jobs set created_at = now() - interval '11 minutes' where id = $1",
+            &[&late.id],
+        )
         .await
         .unwrap();
     let mut tx = app.db.as_service().await.unwrap();
@@ -225,7 +239,8 @@ async fn gallery_pages_walk_every_render_once_in_order_despite_equal_timestamps(
 
     let mut tx = app.db.as_user(&user.identity).await.unwrap();
     let filters = renders::RenderFilters { style: Some("modern".into()), ..Default::default() };
-    let modern = renders::list_renders(&mut tx, user.id, &filters, &PageRequest { limit: 100, after: None }).await.unwrap();
+    let modern =
+        renders::list_renders(&mut tx, user.id, &filters, &PageRequest { limit: 100, after: None }).await.unwrap();
     assert_eq!(modern.items.len(), 100);
     assert!(modern.items.iter().all(|i| i.render.style.as_deref() == Some("modern")));
 }

@@ -388,12 +388,18 @@ impl World {
             .unwrap()
             .get(0);
         let coll: Uuid = admin
-            .query_one("insert into public.collections (owner_id, name) values ($1, 'Living rooms') returning id", &[&owner.id])
+            .query_one(
+                "insert into public.collections (owner_id, name) values ($1, 'Living rooms') returning id",
+                &[&owner.id],
+            )
             .await
             .unwrap()
             .get(0);
         admin
-            .execute("insert into public.collection_items (collection_id, render_id) values ($1, $2)", &[&coll, &render])
+            .execute(
+                "insert into public.collection_items (collection_id, render_id) values ($1, $2)",
+                &[&coll, &render],
+            )
             .await
             .unwrap();
         let job2: Uuid = admin
@@ -427,7 +433,10 @@ impl World {
             .unwrap()
             .get(0);
         let unpub_cc: Uuid = admin
-            .query_one("insert into public.community_collections (title, is_published) values ('Draft', false) returning id", &[])
+            .query_one(
+                "insert into public.community_collections (title, is_published) values ('Draft', false) returning id",
+                &[],
+            )
             .await
             .unwrap()
             .get(0);
@@ -478,7 +487,10 @@ impl World {
         for (name, value) in &self.values {
             sql = sql.replace(&format!("{{{name}}}"), value);
         }
-        assert!(!sql.contains("{owner") && !sql.contains("{job") && !sql.contains("{render"), "unfilled placeholder: {sql}");
+        assert!(
+            !sql.contains("{owner") && !sql.contains("{job") && !sql.contains("{render"),
+            "unfilled placeholder: {sql}"
+        );
         sql
     }
 
@@ -578,11 +590,8 @@ async fn check_table(table: &str) {
     let mut failures = Vec::new();
     for case in &cases {
         let mutates = case.expect == Allowed && case.op != Select;
-        let result = if mutates {
-            check_case(&World::seed().await, case).await
-        } else {
-            check_case(&shared, case).await
-        };
+        let result =
+            if mutates { check_case(&World::seed().await, case).await } else { check_case(&shared, case).await };
         if let Err(why) = result {
             if !mutates {
                 // A denied case that got through may have changed the shared
@@ -599,7 +608,13 @@ async fn check_table(table: &str) {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed for {table}:\n  {}", failures.len(), cases.len(), failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed for {table}:\n  {}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n  ")
+    );
 }
 
 // ------------------------------------------------------------------- the tests

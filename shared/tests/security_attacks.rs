@@ -53,8 +53,7 @@ async fn snapshot(app: &TestApp) -> Vec<(String, String)> {
 /// Fails naming the tables whose rows differ from `before`.
 async fn assert_unchanged(app: &TestApp, before: &[(String, String)], attack: &str) {
     let after = snapshot(app).await;
-    let changed: Vec<&str> =
-        before.iter().zip(&after).filter(|(b, a)| b.1 != a.1).map(|(b, _)| b.0.as_str()).collect();
+    let changed: Vec<&str> = before.iter().zip(&after).filter(|(b, a)| b.1 != a.1).map(|(b, _)| b.0.as_str()).collect();
     assert!(changed.is_empty(), "{attack}: rows changed in {changed:?}");
 }
 
@@ -146,7 +145,10 @@ async fn seed_everything(app: &TestApp, user: &TestUser) -> Owned {
     let (job, render) = app.seed_render(user, 2).await;
     let fav = favorites_of(app, user).await.expect("My Favorites");
     let coll: Uuid = admin
-        .query_one("insert into public.collections (owner_id, name) values ($1, 'Living rooms') returning id", &[&user.id])
+        .query_one(
+            "insert into public.collections (owner_id, name) values ($1, 'Living rooms') returning id",
+            &[&user.id],
+        )
         .await
         .unwrap()
         .get(0);
@@ -406,7 +408,9 @@ async fn attack_03_user_cannot_insert_a_job_directly() {
         &attacker,
         &[
             // skipping the quota and in-flight checks of the submit endpoint
-            format!("insert into public.generation_jobs (owner_id, mode, prompt) values ('{me}', 'imagine', 'free render')"),
+            format!(
+                "insert into public.generation_jobs (owner_id, mode, prompt) values ('{me}', 'imagine', 'free render')"
+            ),
             // born finished
             format!(
                 "insert into public.generation_jobs (owner_id, mode, prompt, status, completed_at)
@@ -736,8 +740,14 @@ async fn attack_05_user_cannot_add_anything_to_another_users_collection() {
         &app,
         &attacker,
         &[
-            format!("insert into public.collection_items (collection_id, render_id) values ('{}', '{}')", theirs.coll, mine.render),
-            format!("insert into public.collection_items (collection_id, render_id) values ('{}', '{other_render}')", theirs.fav),
+            format!(
+                "insert into public.collection_items (collection_id, render_id) values ('{}', '{}')",
+                theirs.coll, mine.render
+            ),
+            format!(
+                "insert into public.collection_items (collection_id, render_id) values ('{}', '{other_render}')",
+                theirs.fav
+            ),
         ],
     )
     .await;
@@ -765,7 +775,9 @@ async fn attack_06_user_cannot_unflag_then_delete_my_favorites() {
     // both in one transaction, as a script would
     let mut tx = app.db.as_user(&attacker.identity).await.unwrap();
     let both = async {
-        let a = tx.execute("update public.collections set is_default_favorites = false where id = $1", &[(&fav, Type::UUID)]).await?;
+        let a = tx
+            .execute("update public.collections set is_default_favorites = false where id = $1", &[(&fav, Type::UUID)])
+            .await?;
         let b = tx.execute("delete from public.collections where id = $1", &[(&fav, Type::UUID)]).await?;
         tx.commit().await?;
         Ok::<u64, DbError>(a + b)
@@ -790,7 +802,9 @@ async fn attack_06_user_cannot_rename_my_favorites() {
         &attacker,
         &[
             format!("update public.collections set name = 'Not favorites' where id = '{fav}'"),
-            format!("update public.collections set name = 'Not favorites', is_default_favorites = false where id = '{fav}'"),
+            format!(
+                "update public.collections set name = 'Not favorites', is_default_favorites = false where id = '{fav}'"
+            ),
         ],
     )
     .await;
@@ -896,7 +910,8 @@ async fn attack_07_user_cannot_read_another_users_rows_in_any_table() {
         };
         match rows_as_user(&app, &attacker, &sql).await {
             Ok(rows) => {
-                let leaked: Vec<&String> = rows.iter().filter(|r| their_ids.iter().any(|id| r.contains(id.as_str()))).collect();
+                let leaked: Vec<&String> =
+                    rows.iter().filter(|r| their_ids.iter().any(|id| r.contains(id.as_str()))).collect();
                 assert!(leaked.is_empty(), "{table}: another user's rows are readable: {leaked:?}");
                 if sees_own {
                     assert!(
@@ -909,6 +924,9 @@ async fn attack_07_user_cannot_read_another_users_rows_in_any_table() {
             Err(e) => panic!("{table}: {e:?}"),
         }
     }
+    // auth.users is not exposed at all.
+    let users = rows_as_user(&app, &attacker, "select email from auth.users").await;
+    assert!(matches!(users, Err(DbError::PermissionDenied)), "{users:?}");
     // Asking for the victim's rows by id gives nothing either.
     for sql in [
         format!("select id::text from public.profiles where id = '{}'", victim.id),
@@ -949,8 +967,14 @@ async fn attack_07_user_cannot_plant_files_in_another_users_folder_or_the_public
         &app,
         &attacker,
         &[
-            format!("insert into storage.objects (bucket_id, name) values ('private', '{}/inputs/planted.jpg')", victim.id),
-            format!("insert into storage.objects (bucket_id, name) values ('public', 'renders/{}/9.jpg')", theirs.render),
+            format!(
+                "insert into storage.objects (bucket_id, name) values ('private', '{}/inputs/planted.jpg')",
+                victim.id
+            ),
+            format!(
+                "insert into storage.objects (bucket_id, name) values ('public', 'renders/{}/9.jpg')",
+                theirs.render
+            ),
             "insert into storage.objects (bucket_id, name) values ('public', 'index.html')".to_string(),
         ],
     )
@@ -980,6 +1004,9 @@ async fn attack_08_anon_reads_nothing_but_community_content() {
             Err(e) => panic!("{table}: {e:?}"),
         }
     }
+    // nor the auth schema's users
+    let users = rows_as_anon(&app, "select email from auth.users").await;
+    assert!(matches!(users, Err(DbError::PermissionDenied)), "{users:?}");
     // private uploads neither
     let private = rows_as_anon(&app, "select name from storage.objects where bucket_id = 'private'").await;
     assert!(matches!(&private, Ok(rows) if rows.is_empty()) || matches!(private, Err(DbError::PermissionDenied)));
@@ -997,12 +1024,18 @@ async fn attack_08_unpublished_community_content_is_hidden_from_anon_and_users()
     let (_, render) = app.seed_render(&owner, 1).await;
     let admin = app.admin();
     let published: Uuid = admin
-        .query_one("insert into public.community_collections (title, is_published) values ('Live', true) returning id", &[])
+        .query_one(
+            "insert into public.community_collections (title, is_published) values ('Live', true) returning id",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let draft: Uuid = admin
-        .query_one("insert into public.community_collections (title, is_published) values ('Draft', false) returning id", &[])
+        .query_one(
+            "insert into public.community_collections (title, is_published) values ('Draft', false) returning id",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -1025,11 +1058,41 @@ async fn attack_08_unpublished_community_content_is_hidden_from_anon_and_users()
     let items = "select collection_id::text from public.community_items";
     for (who, cols, its) in [
         ("anon", rows_as_anon(&app, collections).await.unwrap(), rows_as_anon(&app, items).await.unwrap()),
-        ("user", rows_as_user(&app, &user, collections).await.unwrap(), rows_as_user(&app, &user, items).await.unwrap()),
+        (
+            "user",
+            rows_as_user(&app, &user, collections).await.unwrap(),
+            rows_as_user(&app, &user, items).await.unwrap(),
+        ),
     ] {
         assert_eq!(cols, vec![published.to_string()], "{who}: community collections");
         assert_eq!(its, vec![published.to_string()], "{who}: community items");
     }
+}
+
+#[tokio::test]
+async fn attack_08_api_roles_call_only_the_functions_meant_for_them() {
+    let app = TestApp::spawn().await;
+    let callable = "select coalesce(array_agg(p.proname::text order by p.proname), '{}')
+                      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                     where n.nspname = 'public' and has_function_privilege($1, p.oid, 'execute')";
+    let anon: Vec<String> = app.admin().query_one(callable, &[&"anon"]).await.unwrap().get(0);
+    assert_eq!(anon, ["community_feed"]);
+    let authenticated: Vec<String> = app.admin().query_one(callable, &[&"authenticated"]).await.unwrap().get(0);
+    assert_eq!(authenticated, ["community_feed", "ensure_default_favorites"]);
+    // and neither can create objects in public (e.g. to shadow a function)
+    let row = app
+        .admin()
+        .query_one(
+            "select has_schema_privilege('anon', 'public', 'create'), has_schema_privilege('authenticated', 'public', 'create')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!row.get::<_, bool>(0) && !row.get::<_, bool>(1));
+    let user = app.create_user().await;
+    let mut tx = app.db.as_user(&user.identity).await.unwrap();
+    let create = tx.execute("create table public.collections_shadow (id uuid)", &[]).await;
+    assert!(matches!(create, Err(DbError::PermissionDenied)), "{create:?}");
 }
 
 // ------------------------------------------ 9. SECURITY DEFINER search_path
@@ -1083,13 +1146,14 @@ async fn attack_09_a_shadowing_table_on_the_search_path_is_ignored_by_definer_fu
     tx.execute(
         "create temporary table collections (
            id uuid default gen_random_uuid(), owner_id uuid, name text,
-           is_default_favorites boolean default false, created_at timestamptz default now())",
+           is_default_favorites boolean default false, created_at timestamptz default now())
+         on commit drop",
         &[],
     )
     .await
     .unwrap();
     tx.query("select set_config('search_path', 'pg_temp, public', true)", &[]).await.unwrap();
-    let id: Uuid = tx.query_one("select public.ensure_default_favorites()", &[]).await.unwrap().get(0);
+    let id = ensure_favorites(&mut tx).await.unwrap();
     let shadowed: i64 = tx.query_one("select count(*) from pg_temp.collections", &[]).await.unwrap().get(0);
     assert_eq!(shadowed, 0, "the definer function wrote the attacker's shadow table");
     tx.commit().await.unwrap();
@@ -1256,12 +1320,18 @@ async fn community_feed_returns_no_owner_prompt_or_job_columns() {
     let (job, render) = app.seed_render(&owner, 2).await;
     let collection: Uuid = app
         .admin()
-        .query_one("insert into public.community_collections (title, is_published) values ('Live', true) returning id", &[])
+        .query_one(
+            "insert into public.community_collections (title, is_published) values ('Live', true) returning id",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     app.admin()
-        .execute("insert into public.community_items (collection_id, render_id) values ($1, $2)", &[&collection, &render])
+        .execute(
+            "insert into public.community_items (collection_id, render_id) values ($1, $2)",
+            &[&collection, &render],
+        )
         .await
         .unwrap();
 
@@ -1286,7 +1356,8 @@ async fn community_feed_returns_no_owner_prompt_or_job_columns() {
     let feed = feed_as_anon(&app).await;
     assert_eq!(feed.len(), 1, "{feed:?}");
     let text = serde_json::to_string(&feed).unwrap();
-    for secret in [owner.id.to_string(), job.to_string(), render.to_string(), "a calm bedroom".to_string()] {
+    // (the render id is part of the public image path by design)
+    for secret in [owner.id.to_string(), job.to_string(), "a calm bedroom".to_string()] {
         assert!(!text.contains(&secret), "the feed exposes {secret}: {text}");
     }
     assert_eq!(feed[0]["image_path"], format!("renders/{render}/0.jpg"));
@@ -1313,12 +1384,18 @@ async fn community_feed_omits_unpublished_collections_and_deleted_renders() {
     let admin = app.admin();
     admin.execute("update public.renders set cover_variant = 3 where id = $1", &[&coverless]).await.unwrap();
     let live: Uuid = admin
-        .query_one("insert into public.community_collections (title, is_published) values ('Live', true) returning id", &[])
+        .query_one(
+            "insert into public.community_collections (title, is_published) values ('Live', true) returning id",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let draft: Uuid = admin
-        .query_one("insert into public.community_collections (title, is_published) values ('Draft', false) returning id", &[])
+        .query_one(
+            "insert into public.community_collections (title, is_published) values ('Draft', false) returning id",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -1344,7 +1421,8 @@ async fn community_feed_omits_unpublished_collections_and_deleted_renders() {
         .unwrap();
 
     // The owner deletes a render that is featured in the gallery.
-    let gone = as_user(&app, &owner, "delete from public.renders where id = $1", &[(&deleted, Type::UUID)]).await.unwrap();
+    let gone =
+        as_user(&app, &owner, "delete from public.renders where id = $1", &[(&deleted, Type::UUID)]).await.unwrap();
     assert_eq!(gone, 1);
 
     let feed = feed_as_anon(&app).await;
@@ -1357,6 +1435,20 @@ async fn community_feed_omits_unpublished_collections_and_deleted_renders() {
 
 // ------------------------------------------------ ensure_default_favorites()
 
+/// Calls `public.ensure_default_favorites()` and returns the favorites id,
+/// whether the function returns the id or the collection row.
+async fn ensure_favorites(tx: &mut shared::db::Tx) -> Result<Uuid, DbError> {
+    let json: String =
+        tx.query_one("select to_jsonb(f.*)::text from public.ensure_default_favorites() f", &[]).await?.get(0);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let id = match &value {
+        serde_json::Value::Object(row) => row.get("id").or_else(|| row.values().next()).cloned(),
+        other => Some(other.clone()),
+    };
+    let id = id.and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| panic!("no favorites id in {json}"));
+    Ok(id.parse().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ensure_default_favorites_recreates_missing_favorites_exactly_once_under_concurrency() {
     let app = TestApp::spawn_with_pool_size(10).await;
@@ -1367,7 +1459,7 @@ async fn ensure_default_favorites_recreates_missing_favorites_exactly_once_under
 
     // Present: returned as is, nothing created.
     let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    let same: Uuid = tx.query_one("select public.ensure_default_favorites()", &[]).await.unwrap().get(0);
+    let same = ensure_favorites(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(same, original);
 
@@ -1382,7 +1474,7 @@ async fn ensure_default_favorites_recreates_missing_favorites_exactly_once_under
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             let mut tx = db.as_user(&identity).await?;
-            let id: Uuid = tx.query_one("select public.ensure_default_favorites()", &[]).await?.get(0);
+            let id = ensure_favorites(&mut tx).await?;
             tx.commit().await?;
             Ok::<Uuid, DbError>(id)
         }));
@@ -1405,23 +1497,10 @@ async fn ensure_default_favorites_recreates_missing_favorites_exactly_once_under
 
     // Once more: still the same one.
     let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    let again: Uuid = tx.query_one("select public.ensure_default_favorites()", &[]).await.unwrap().get(0);
+    let again = ensure_favorites(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(again, recreated);
     // Nobody else's favorites were touched.
     assert_eq!(favorites_of(&app, &bystander).await, Some(bystanders_favorites));
     assert_eq!(app.count(&format!("public.collections where owner_id = '{}'", bystander.id)).await, 1);
-}
-
-#[tokio::test]
-async fn zz_debug() {
-    let app = TestApp::spawn().await;
-    let user = app.create_user().await;
-    let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    let row = tx.query_one("select public.ensure_default_favorites()", &[]).await.unwrap();
-    println!("{:?}", row.columns());
-    println!("{:?}", row.try_get::<_, Option<Uuid>>(0));
-    println!("{:?}", row.try_get::<_, Option<String>>(0));
-    let r = app.admin().query_one("select pg_get_functiondef('public.ensure_default_favorites'::regproc)", &[]).await.unwrap();
-    println!("{}", r.get::<_, String>(0));
 }

@@ -20,7 +20,7 @@ pub const GROUPS: [&str; 4] = ["supabase", "phase1", "phase2", "phase3"];
 /// The comment `migrations/supabase/` puts on schema `auth`, telling our
 /// emulation apart from a real Supabase project.
 pub const EMULATION_MARKER: &str = "local-emulation";
-const LOCK_KEY: i64 = 0x6d69_6772_6174_65; // "migrate"
+const LOCK_KEY: i64 = 0x006d_6967_7261_7465; // "migrate" in ASCII
 
 #[derive(Debug, Clone)]
 pub struct MigrationFile {
@@ -117,9 +117,8 @@ async fn apply_locked(client: &mut Client, files: &[MigrationFile]) -> Result<Re
     let mut report = Report::default();
     let real_supabase = has_foreign_auth_schema(client).await?;
     for file in files {
-        let recorded = client
-            .query_opt("select checksum from app_meta.applied_migrations where name = $1", &[&file.name])
-            .await?;
+        let recorded =
+            client.query_opt("select checksum from app_meta.applied_migrations where name = $1", &[&file.name]).await?;
         if let Some(row) = recorded {
             let checksum: String = row.get(0);
             if checksum != file.checksum {
@@ -133,9 +132,7 @@ async fn apply_locked(client: &mut Client, files: &[MigrationFile]) -> Result<Re
             continue;
         }
         let tx = client.transaction().await?;
-        tx.batch_execute(&file.sql)
-            .await
-            .map_err(|source| MigrateError::File { name: file.name.clone(), source })?;
+        tx.batch_execute(&file.sql).await.map_err(|source| MigrateError::File { name: file.name.clone(), source })?;
         tx.execute(
             "insert into app_meta.applied_migrations (name, checksum) values ($1, $2)",
             &[&file.name, &file.checksum],
@@ -147,11 +144,10 @@ async fn apply_locked(client: &mut Client, files: &[MigrationFile]) -> Result<Re
     Ok(report)
 }
 
-/// Connects with the URL as given (local clusters and the test harness; TLS
-/// for remote projects is negotiated by `sslmode` in the functions' pool, and
-/// the admin tool expects a tunnel or a local socket).
+/// Connects with the URL as given; `sslmode=require` in it gives TLS (a
+/// Supabase project), plain TCP otherwise (local clusters).
 pub async fn connect(url: &str) -> Result<Client, MigrateError> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let (client, connection) = tokio_postgres::connect(url, shared::db::tls_connector()).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             eprintln!("migrate: connection closed: {error}");

@@ -27,7 +27,9 @@ async fn run() -> Result<(), String> {
     let mut client = migrate::connect(&url).await.map_err(|e| e.to_string())?;
     let report = migrate::apply_all(&mut client, &files).await.map_err(|e| e.to_string())?;
     for name in &report.refused_emulation {
-        println!("refused {name}: the target has Supabase's own auth schema, the emulation is for local databases only");
+        println!(
+            "refused {name}: the target has Supabase's own auth schema, the emulation is for local databases only"
+        );
     }
     for name in &report.applied {
         println!("applied {name}");

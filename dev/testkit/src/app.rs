@@ -59,7 +59,10 @@ impl TestApp {
     /// Puts a user on a paid plan (as the billing integration would).
     pub async fn set_plan(&self, user: &TestUser, price_id: Option<&str>, has_access: bool) {
         self.admin
-            .execute("update public.profiles set price_id = $2, has_access = $3 where id = $1", &[&user.id, &price_id, &has_access])
+            .execute(
+                "update public.profiles set price_id = $2, has_access = $3 where id = $1",
+                &[&user.id, &price_id, &has_access],
+            )
             .await
             .expect("set plan");
     }

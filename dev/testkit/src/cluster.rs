@@ -126,18 +126,15 @@ fn pg_binary(name: &str) -> PathBuf {
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name))).collect())
         .unwrap_or_default();
     versions.retain(|p| p.exists());
-    versions.sort_by_key(|p| {
-        p.components().nth(4).and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok()).unwrap_or(0)
-    });
-    versions.pop().unwrap_or_else(|| panic!("{name} not found: install PostgreSQL (make test does) or set DATABASE_URL"))
+    versions
+        .sort_by_key(|p| p.components().nth(4).and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok()).unwrap_or(0));
+    versions
+        .pop()
+        .unwrap_or_else(|| panic!("{name} not found: install PostgreSQL (make test does) or set DATABASE_URL"))
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(name))
-        .find(|p| p.is_file())
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
 }
 
 fn free_port() -> u16 {
@@ -220,11 +217,12 @@ fn pgbouncer(server: &Server) -> u16 {
         let ini = format!(
             "[databases]\n* = host={host} port={server_port}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
              auth_type = trust\nauth_file = {dir}/userlist.txt\npool_mode = transaction\nmax_client_conn = 2000\n\
-             default_pool_size = 40\nmax_db_connections = 0\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n\
+             default_pool_size = 40\nmax_db_connections = 0\nadmin_users = {admin}\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n\
              logfile = {dir}/pgbouncer.log\npidfile = {dir}/pgbouncer.pid\nunix_socket_dir =\n",
             host = server.host,
             server_port = server.port,
             dir = dir.display(),
+            admin = server.admin_user,
         );
         fs::write(dir.join("pgbouncer.ini"), ini).expect("write pgbouncer.ini");
         fs::write(dir.join("userlist.txt"), format!("\"{APP_ROLE}\" \"\"\n\"{}\" \"\"\n", server.admin_user))

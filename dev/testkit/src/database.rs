@@ -126,7 +126,10 @@ async fn ensure_template(server: &'static Server) -> String {
         .await
         .expect("look up template");
     if ready.is_none() {
-        admin.batch_execute(&format!("drop database if exists {template} with (force)")).await.expect("drop stale template");
+        admin
+            .batch_execute(&format!("drop database if exists {template} with (force)"))
+            .await
+            .expect("drop stale template");
         admin.batch_execute(&format!("create database {template}")).await.expect("create template");
         {
             let mut client = connect(&server.admin_url(&template)).await;

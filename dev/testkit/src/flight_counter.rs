@@ -2,7 +2,7 @@
 //! server has answered, a new flight starts. Pipelined statements travel in
 //! one flight; a statement that waits for the previous reply starts another.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

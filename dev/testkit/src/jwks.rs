@@ -45,9 +45,7 @@ impl JwksServer {
 
     /// Serves `document` as the JWKS.
     pub async fn start_with(document: impl Into<String>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1 for the JWKS server");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1 for the JWKS server");
         let address = listener.local_addr().expect("listener has an address");
         let state = Arc::new(ServerState {
             document: Mutex::new(document.into()),
@@ -56,11 +54,7 @@ impl JwksServer {
             requests_served: AtomicUsize::new(0),
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
-        Self {
-            address,
-            state,
-            accept_task,
-        }
+        Self { address, state, accept_task }
     }
 
     /// The full JWKS URL (what `AuthConfig::jwks_url` takes).
@@ -131,11 +125,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<ServerState>) {
             tokio::time::sleep(delay).await;
         }
         let status = state.status.load(Ordering::SeqCst);
-        let body = if status == 200 {
-            lock(&state.document).clone()
-        } else {
-            r#"{"error":"unavailable"}"#.to_owned()
-        };
+        let body = if status == 200 { lock(&state.document).clone() } else { r#"{"error":"unavailable"}"#.to_owned() };
         (status, body)
     } else {
         (404, r#"{"error":"not found"}"#.to_owned())
@@ -180,7 +170,5 @@ fn reason_phrase(status: u16) -> &'static str {
 /// Locks a mutex, ignoring poisoning: the guarded values stay valid even if a
 /// test panicked while holding the lock.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

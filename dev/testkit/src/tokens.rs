@@ -108,14 +108,8 @@ impl TokenBuilder {
             "session_id": Uuid::new_v4().to_string(),
             "is_anonymous": false,
         });
-        let Value::Object(claims) = claims else {
-            unreachable!("json! of an object literal is an object")
-        };
-        Self {
-            signing_key,
-            header,
-            claims,
-        }
+        let Value::Object(claims) = claims else { unreachable!("json! of an object literal is an object") };
+        Self { signing_key, header, claims }
     }
 
     /// Sets `sub` to any string (e.g. a non-UUID).
@@ -212,13 +206,11 @@ impl TokenBuilder {
         let (key, algorithm) = match &self.signing_key {
             SigningKey::Hmac(secret) => (EncodingKey::from_secret(secret), Algorithm::HS256),
             SigningKey::Es256 => (
-                EncodingKey::from_ec_pem(ES256_PRIVATE_KEY_PEM.as_bytes())
-                    .expect("fixture ES256 key parses"),
+                EncodingKey::from_ec_pem(ES256_PRIVATE_KEY_PEM.as_bytes()).expect("fixture ES256 key parses"),
                 Algorithm::ES256,
             ),
             SigningKey::Rs256 => (
-                EncodingKey::from_rsa_pem(RS256_PRIVATE_KEY_PEM.as_bytes())
-                    .expect("fixture RS256 key parses"),
+                EncodingKey::from_rsa_pem(RS256_PRIVATE_KEY_PEM.as_bytes()).expect("fixture RS256 key parses"),
                 Algorithm::RS256,
             ),
             SigningKey::Unsigned => return format!("{signing_input}."),
@@ -240,8 +232,6 @@ pub fn bearer(token: &str) -> String {
 }
 
 fn unix_now() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("system clock is after 1970");
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).expect("system clock is after 1970");
     i64::try_from(since_epoch.as_secs()).expect("timestamp fits in i64")
 }

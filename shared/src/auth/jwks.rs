@@ -89,19 +89,14 @@ impl CacheState {
         let Some(last_attempt) = self.last_fetch_attempt else {
             return true;
         };
-        let min_interval = if self.key_set.is_some() {
-            timing.refetch_min_interval
-        } else {
-            timing.retry_after_failure
-        };
+        let min_interval =
+            if self.key_set.is_some() { timing.refetch_min_interval } else { timing.retry_after_failure };
         now.saturating_duration_since(last_attempt) >= min_interval
     }
 
     fn lookup(&self, kid: &str, now: Instant, timing: &JwksTiming) -> Lookup {
-        let is_fresh = self
-            .key_set
-            .as_ref()
-            .is_some_and(|set| now.saturating_duration_since(set.fetched_at) < timing.cache_ttl);
+        let is_fresh =
+            self.key_set.as_ref().is_some_and(|set| now.saturating_duration_since(set.fetched_at) < timing.cache_ttl);
         match self.find(kid) {
             Some(key) if is_fresh => Lookup::Use(key),
             _ if self.may_fetch(now, timing) => Lookup::Fetch,
@@ -132,9 +127,7 @@ pub(crate) struct JwksClient {
 
 impl fmt::Debug for JwksClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwksClient")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+        f.debug_struct("JwksClient").field("url", &self.url).finish_non_exhaustive()
     }
 }
 
@@ -149,23 +142,12 @@ impl JwksClient {
             // Fails only if the TLS backend cannot initialise: a broken build,
             // not a runtime condition, so failing at startup is right.
             .expect("reqwest client with rustls builds");
-        Self {
-            url,
-            http,
-            timing,
-            state: RwLock::new(CacheState::default()),
-            fetch_lock: Mutex::new(()),
-        }
+        Self { url, http, timing, state: RwLock::new(CacheState::default()), fetch_lock: Mutex::new(()) }
     }
 
     /// The key for `kid`, fetching the JWKS if needed and allowed.
     pub async fn key_for(&self, kid: &str) -> Result<Arc<PublicKey>, AuthError> {
-        match self
-            .state
-            .read()
-            .await
-            .lookup(kid, Instant::now(), &self.timing)
-        {
+        match self.state.read().await.lookup(kid, Instant::now(), &self.timing) {
             Lookup::Use(key) => return Ok(key),
             Lookup::Reject(error) => return Err(error),
             Lookup::Fetch => {}
@@ -173,12 +155,7 @@ impl JwksClient {
 
         let _fetching = self.fetch_lock.lock().await;
         // Another request may have fetched while we waited for the lock.
-        match self
-            .state
-            .read()
-            .await
-            .lookup(kid, Instant::now(), &self.timing)
-        {
+        match self.state.read().await.lookup(kid, Instant::now(), &self.timing) {
             Lookup::Use(key) => return Ok(key),
             Lookup::Reject(error) => return Err(error),
             Lookup::Fetch => {}
@@ -191,10 +168,7 @@ impl JwksClient {
         match fetched {
             Ok(keys_by_kid) => {
                 tracing::debug!(keys = keys_by_kid.len(), "fetched JWKS");
-                state.key_set = Some(KeySet {
-                    keys_by_kid,
-                    fetched_at: now,
-                });
+                state.key_set = Some(KeySet { keys_by_kid, fetched_at: now });
             }
             Err(reason) => {
                 tracing::warn!(url = %self.url, reason, has_cached_keys = state.key_set.is_some(), "JWKS fetch failed");
@@ -216,10 +190,7 @@ impl JwksClient {
             tracing::debug!(status = %response.status(), "JWKS request answered with an error");
             return Err("unexpected HTTP status");
         }
-        if response
-            .content_length()
-            .is_some_and(|length| length > MAX_JWKS_BYTES as u64)
-        {
+        if response.content_length().is_some_and(|length| length > MAX_JWKS_BYTES as u64) {
             return Err("document too large");
         }
         let mut body = Vec::new();
@@ -257,11 +228,8 @@ struct RawJwk {
 /// Parses a JWKS document into the keys we can verify with, by kid. Keys we
 /// cannot use (other types or curves, encryption keys, no kid, malformed) are
 /// skipped rather than failing the whole set.
-pub(crate) fn parse_key_set(
-    document: &[u8],
-) -> Result<HashMap<String, Arc<PublicKey>>, &'static str> {
-    let document: JwksDocument =
-        serde_json::from_slice(document).map_err(|_| "malformed JWKS document")?;
+pub(crate) fn parse_key_set(document: &[u8]) -> Result<HashMap<String, Arc<PublicKey>>, &'static str> {
+    let document: JwksDocument = serde_json::from_slice(document).map_err(|_| "malformed JWKS document")?;
     let mut keys_by_kid = HashMap::new();
     for raw_key in document.keys {
         let Ok(jwk) = serde_json::from_value::<RawJwk>(raw_key) else {
@@ -278,10 +246,7 @@ pub(crate) fn parse_key_set(
                     slot.insert(Arc::new(key));
                 }
                 Entry::Occupied(existing) => {
-                    tracing::warn!(
-                        kid = existing.key(),
-                        "duplicate kid in JWKS; keeping the first key"
-                    );
+                    tracing::warn!(kid = existing.key(), "duplicate kid in JWKS; keeping the first key");
                 }
             },
             None => tracing::debug!(kid, kty = jwk.kty, "skipping unusable JWK"),
@@ -293,36 +258,23 @@ pub(crate) fn parse_key_set(
 /// The verification key of a JWK, if it is an ES256 or RS256 signing key.
 /// Symmetric (`oct`) keys are never taken from the network.
 fn public_key(jwk: &RawJwk) -> Option<PublicKey> {
-    if jwk
-        .public_key_use
-        .as_deref()
-        .is_some_and(|key_use| key_use != "sig")
-    {
+    if jwk.public_key_use.as_deref().is_some_and(|key_use| key_use != "sig") {
         return None;
     }
-    if jwk
-        .key_ops
-        .as_ref()
-        .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
-    {
+    if jwk.key_ops.as_ref().is_some_and(|ops| !ops.iter().any(|op| op == "verify")) {
         return None;
     }
     let declared_alg = jwk.alg.as_deref();
     match jwk.kty.as_str() {
         "EC" => {
-            if jwk.crv.as_deref() != Some("P-256") || declared_alg.is_some_and(|alg| alg != "ES256")
-            {
+            if jwk.crv.as_deref() != Some("P-256") || declared_alg.is_some_and(|alg| alg != "ES256") {
                 return None;
             }
             let (x, y) = (jwk.x.as_deref()?, jwk.y.as_deref()?);
-            if decoded_len(x)? != P256_COORDINATE_BYTES || decoded_len(y)? != P256_COORDINATE_BYTES
-            {
+            if decoded_len(x)? != P256_COORDINATE_BYTES || decoded_len(y)? != P256_COORDINATE_BYTES {
                 return None;
             }
-            Some(PublicKey {
-                algorithm: Algorithm::ES256,
-                decoding_key: DecodingKey::from_ec_components(x, y).ok()?,
-            })
+            Some(PublicKey { algorithm: Algorithm::ES256, decoding_key: DecodingKey::from_ec_components(x, y).ok()? })
         }
         "RSA" => {
             if declared_alg.is_some_and(|alg| alg != "RS256") {
@@ -332,23 +284,15 @@ fn public_key(jwk: &RawJwk) -> Option<PublicKey> {
             let modulus = URL_SAFE_NO_PAD.decode(n).ok()?;
             let significant_modulus_bytes = modulus.iter().skip_while(|&&b| b == 0).count();
             let exponent_len = decoded_len(e)?;
-            if !RSA_MODULUS_BYTES.contains(&significant_modulus_bytes)
-                || !(1..=8).contains(&exponent_len)
-            {
+            if !RSA_MODULUS_BYTES.contains(&significant_modulus_bytes) || !(1..=8).contains(&exponent_len) {
                 return None;
             }
-            Some(PublicKey {
-                algorithm: Algorithm::RS256,
-                decoding_key: DecodingKey::from_rsa_components(n, e).ok()?,
-            })
+            Some(PublicKey { algorithm: Algorithm::RS256, decoding_key: DecodingKey::from_rsa_components(n, e).ok()? })
         }
         _ => None,
     }
 }
 
 fn decoded_len(base64url: &str) -> Option<usize> {
-    URL_SAFE_NO_PAD
-        .decode(base64url)
-        .ok()
-        .map(|bytes| bytes.len())
+    URL_SAFE_NO_PAD.decode(base64url).ok().map(|bytes| bytes.len())
 }

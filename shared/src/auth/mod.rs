@@ -52,10 +52,7 @@ impl AuthConfig {
     /// `<supabase_url>/auth/v1/.well-known/jwks.json`.
     pub fn from_supabase(supabase_url: &str, jwt_secret: Option<String>) -> Self {
         let base_url = supabase_url.trim_end_matches('/');
-        Self {
-            jwt_secret,
-            jwks_url: Some(format!("{base_url}/auth/v1/.well-known/jwks.json")),
-        }
+        Self { jwt_secret, jwks_url: Some(format!("{base_url}/auth/v1/.well-known/jwks.json")) }
     }
 }
 
@@ -63,10 +60,7 @@ impl AuthConfig {
 impl fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthConfig")
-            .field(
-                "jwt_secret",
-                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
-            )
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[redacted]"))
             .field("jwks_url", &self.jwks_url)
             .finish()
     }
@@ -106,42 +100,25 @@ impl VerifiedUser {
     pub(crate) fn from_verified_claims(claims: &Map<String, Value>) -> Result<Self, AuthError> {
         match claims.get("role").and_then(Value::as_str) {
             Some(USER_ROLE) => {}
-            Some("anon" | "service_role") => {
-                return Err(AuthError::Invalid("project key, not a user token"))
-            }
+            Some("anon" | "service_role") => return Err(AuthError::Invalid("project key, not a user token")),
             Some(_) => return Err(AuthError::Invalid("unexpected role")),
             None => return Err(AuthError::Invalid("token has no role")),
         }
 
-        let subject = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .ok_or(AuthError::Invalid("token has no subject"))?;
+        let subject = claims.get("sub").and_then(Value::as_str).ok_or(AuthError::Invalid("token has no subject"))?;
         let user_id = parse_user_id(subject).ok_or(AuthError::Invalid("subject is not a UUID"))?;
 
         // Anonymous Supabase users carry `"email": ""`: that is no email.
-        let email = claims
-            .get("email")
-            .and_then(Value::as_str)
-            .filter(|email| !email.is_empty())
-            .map(str::to_owned);
+        let email = claims.get("email").and_then(Value::as_str).filter(|email| !email.is_empty()).map(str::to_owned);
 
         // Only app_metadata counts: users can edit their own user_metadata.
-        let is_admin = claims
-            .get("app_metadata")
-            .and_then(|metadata| metadata.get("role"))
-            .and_then(Value::as_str)
+        let is_admin = claims.get("app_metadata").and_then(|metadata| metadata.get("role")).and_then(Value::as_str)
             == Some("admin");
 
-        let claims_json = serde_json::to_string(claims)
-            .map_err(|_| AuthError::Invalid("claims cannot be serialized"))?;
+        let claims_json =
+            serde_json::to_string(claims).map_err(|_| AuthError::Invalid("claims cannot be serialized"))?;
 
-        Ok(Self {
-            user_id,
-            email,
-            is_admin,
-            claims_json: claims_json.into(),
-        })
+        Ok(Self { user_id, email, is_admin, claims_json: claims_json.into() })
     }
 
     pub fn user_id(&self) -> Uuid {
@@ -169,9 +146,7 @@ impl VerifiedUser {
 // Logs may show who the caller is, but not their email or other claims.
 impl fmt::Debug for VerifiedUser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifiedUser")
-            .field("user_id", &self.user_id)
-            .finish_non_exhaustive()
+        f.debug_struct("VerifiedUser").field("user_id", &self.user_id).finish_non_exhaustive()
     }
 }
 
@@ -203,10 +178,7 @@ impl TokenVerifier {
             .jwt_secret
             .filter(|secret| !secret.trim().is_empty())
             .map(|secret| DecodingKey::from_secret(secret.as_bytes()));
-        let jwks = config
-            .jwks_url
-            .filter(|url| !url.trim().is_empty())
-            .map(|url| JwksClient::new(url, timing));
+        let jwks = config.jwks_url.filter(|url| !url.trim().is_empty()).map(|url| JwksClient::new(url, timing));
         Self { hs256_key, jwks }
     }
 
@@ -218,26 +190,13 @@ impl TokenVerifier {
             // HS256 key, so it is ignored. A JWKS key is never used as an HMAC
             // secret.
             "HS256" => {
-                let secret = self
-                    .hs256_key
-                    .as_ref()
-                    .ok_or(AuthError::Invalid("HS256 tokens are not accepted"))?;
+                let secret = self.hs256_key.as_ref().ok_or(AuthError::Invalid("HS256 tokens are not accepted"))?;
                 decode_claims(token, secret, Algorithm::HS256)?
             }
             "ES256" | "RS256" => {
-                let algorithm = if header.alg == "ES256" {
-                    Algorithm::ES256
-                } else {
-                    Algorithm::RS256
-                };
-                let jwks = self
-                    .jwks
-                    .as_ref()
-                    .ok_or(AuthError::Invalid("asymmetric tokens are not accepted"))?;
-                let kid = header
-                    .kid
-                    .as_deref()
-                    .ok_or(AuthError::Invalid("token has no key id"))?;
+                let algorithm = if header.alg == "ES256" { Algorithm::ES256 } else { Algorithm::RS256 };
+                let jwks = self.jwks.as_ref().ok_or(AuthError::Invalid("asymmetric tokens are not accepted"))?;
+                let kid = header.kid.as_deref().ok_or(AuthError::Invalid("token has no key id"))?;
                 let key = jwks.key_for(kid).await?;
                 // The token's alg must be the key's alg: no algorithm confusion.
                 if key.algorithm != algorithm {
@@ -251,10 +210,7 @@ impl TokenVerifier {
     }
 
     /// Verifies the token of an `Authorization: Bearer <token>` header.
-    pub async fn verify_bearer(
-        &self,
-        authorization_header: Option<&str>,
-    ) -> Result<VerifiedUser, AuthError> {
+    pub async fn verify_bearer(&self, authorization_header: Option<&str>) -> Result<VerifiedUser, AuthError> {
         let token = bearer_token(authorization_header)?;
         self.verify(token).await
     }
@@ -263,13 +219,8 @@ impl TokenVerifier {
 /// Extracts the token of a `Bearer` authorization header (scheme is
 /// case-insensitive, RFC 9110).
 fn bearer_token(authorization_header: Option<&str>) -> Result<&str, AuthError> {
-    let header = authorization_header
-        .map(str::trim)
-        .filter(|header| !header.is_empty())
-        .ok_or(AuthError::Missing)?;
-    let (scheme, token) = header
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((header, ""));
+    let header = authorization_header.map(str::trim).filter(|header| !header.is_empty()).ok_or(AuthError::Missing)?;
+    let (scheme, token) = header.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((header, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Invalid("authorization scheme is not Bearer"));
     }
@@ -301,19 +252,12 @@ fn parse_header(token: &str) -> Result<TokenHeader, AuthError> {
         return Err(AuthError::Invalid("token too long"));
     }
     let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
+    let (Some(header), Some(payload), Some(signature), None) =
+        (segments.next(), segments.next(), segments.next(), segments.next())
+    else {
         return Err(AuthError::Invalid("malformed token"));
     };
-    let is_base64url = |segment: &str| {
-        segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
+    let is_base64url = |segment: &str| segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     // An empty signature is what `alg: none` tokens carry.
     if header.is_empty()
         || payload.is_empty()
@@ -322,11 +266,9 @@ fn parse_header(token: &str) -> Result<TokenHeader, AuthError> {
     {
         return Err(AuthError::Invalid("malformed token"));
     }
-    let header_json = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| AuthError::Invalid("malformed token header"))?;
-    let header: TokenHeader = serde_json::from_slice(&header_json)
-        .map_err(|_| AuthError::Invalid("malformed token header"))?;
+    let header_json = URL_SAFE_NO_PAD.decode(header).map_err(|_| AuthError::Invalid("malformed token header"))?;
+    let header: TokenHeader =
+        serde_json::from_slice(&header_json).map_err(|_| AuthError::Invalid("malformed token header"))?;
     if header.crit.is_some() {
         return Err(AuthError::Invalid("unsupported critical header"));
     }
@@ -334,11 +276,7 @@ fn parse_header(token: &str) -> Result<TokenHeader, AuthError> {
 }
 
 /// Verifies signature, `exp`, `nbf` and `aud`, and returns the claims.
-fn decode_claims(
-    token: &str,
-    key: &DecodingKey,
-    algorithm: Algorithm,
-) -> Result<Map<String, Value>, AuthError> {
+fn decode_claims(token: &str, key: &DecodingKey, algorithm: Algorithm) -> Result<Map<String, Value>, AuthError> {
     let mut validation = Validation::new(algorithm);
     validation.leeway = CLOCK_LEEWAY_SECS;
     validation.validate_exp = true;
@@ -365,9 +303,7 @@ fn rejection(kind: &ErrorKind) -> AuthError {
             _ => AuthError::Invalid("token lacks a required claim"),
         },
         ErrorKind::InvalidClaimFormat(_) => AuthError::Invalid("malformed time claim"),
-        ErrorKind::InvalidAlgorithm
-        | ErrorKind::InvalidAlgorithmName
-        | ErrorKind::MissingAlgorithm => {
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
             AuthError::Invalid("token algorithm does not match its key")
         }
         ErrorKind::InvalidKeyFormat | ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidRsaKey(_) => {

@@ -20,18 +20,13 @@ fn fast_timing() -> JwksTiming {
 }
 
 fn verifier_for(server: &JwksServer, timing: JwksTiming) -> TokenVerifier {
-    let config = AuthConfig {
-        jwt_secret: None,
-        jwks_url: Some(server.url()),
-    };
+    let config = AuthConfig { jwt_secret: None, jwks_url: Some(server.url()) };
     TokenVerifier::with_jwks_timing(config, timing)
 }
 
 fn only_es256_key_jwks() -> String {
     let mut document: Value = serde_json::from_str(FIXTURE_JWKS).expect("fixture JWKS is JSON");
-    let keys = document["keys"]
-        .as_array_mut()
-        .expect("fixture JWKS has keys");
+    let keys = document["keys"].as_array_mut().expect("fixture JWKS has keys");
     keys.retain(|key| key["kid"] == "test-es256");
     document.to_string()
 }
@@ -54,17 +49,8 @@ fn absent_or_blank_header_is_missing() {
 
 #[test]
 fn other_schemes_and_empty_bearer_are_invalid() {
-    for header in [
-        "Basic dXNlcjpwYXNz",
-        "Bearer",
-        "Bearer   ",
-        "Token abc",
-        "Bearerabc",
-    ] {
-        assert!(
-            matches!(bearer_token(Some(header)), Err(AuthError::Invalid(_))),
-            "{header:?} must be rejected"
-        );
+    for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "Token abc", "Bearerabc"] {
+        assert!(matches!(bearer_token(Some(header)), Err(AuthError::Invalid(_))), "{header:?} must be rejected");
     }
 }
 
@@ -72,29 +58,10 @@ fn other_schemes_and_empty_bearer_are_invalid() {
 
 #[test]
 fn token_shape_is_checked_before_parsing() {
-    let oversized = format!(
-        "{}.{}.{}",
-        "a".repeat(4096),
-        "b".repeat(4096),
-        "c".repeat(64)
-    );
-    let cases = [
-        "",
-        "abc",
-        "a.b",
-        "a.b.c.d",
-        ".b.c",
-        "a..c",
-        "a.b.",
-        "a=.b.c",
-        "a b.c.d",
-        oversized.as_str(),
-    ];
+    let oversized = format!("{}.{}.{}", "a".repeat(4096), "b".repeat(4096), "c".repeat(64));
+    let cases = ["", "abc", "a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "a=.b.c", "a b.c.d", oversized.as_str()];
     for token in cases {
-        assert!(
-            matches!(parse_header(token), Err(AuthError::Invalid(_))),
-            "{token:.40?} must be rejected"
-        );
+        assert!(matches!(parse_header(token), Err(AuthError::Invalid(_))), "{token:.40?} must be rejected");
     }
 }
 
@@ -110,10 +77,7 @@ fn header_reads_alg_and_kid() {
 fn header_with_critical_extension_is_rejected() {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#);
     let token = format!("{header}.e30.c2ln");
-    assert_eq!(
-        parse_header(&token).err(),
-        Some(AuthError::Invalid("unsupported critical header"))
-    );
+    assert_eq!(parse_header(&token).err(), Some(AuthError::Invalid("unsupported critical header")));
 }
 
 #[test]
@@ -146,9 +110,7 @@ fn empty_email_means_no_email() {
 
 #[test]
 fn debug_of_user_shows_only_the_user_id() {
-    let builder = TokenBuilder::hs256()
-        .email("secret-person@example.test")
-        .admin();
+    let builder = TokenBuilder::hs256().email("secret-person@example.test").admin();
     let user = VerifiedUser::from_verified_claims(builder.claims()).expect("valid claims");
     let debug = format!("{user:?}");
     assert!(debug.contains(&user.user_id().to_string()));
@@ -161,15 +123,9 @@ fn debug_of_user_shows_only_the_user_id() {
 #[test]
 fn supabase_config_points_at_the_projects_jwks() {
     let config = AuthConfig::from_supabase("https://abc.supabase.co/", None);
-    assert_eq!(
-        config.jwks_url.as_deref(),
-        Some("https://abc.supabase.co/auth/v1/.well-known/jwks.json")
-    );
+    assert_eq!(config.jwks_url.as_deref(), Some("https://abc.supabase.co/auth/v1/.well-known/jwks.json"));
     let config = AuthConfig::from_supabase("http://127.0.0.1:54321", None);
-    assert_eq!(
-        config.jwks_url.as_deref(),
-        Some("http://127.0.0.1:54321/auth/v1/.well-known/jwks.json")
-    );
+    assert_eq!(config.jwks_url.as_deref(), Some("http://127.0.0.1:54321/auth/v1/.well-known/jwks.json"));
 }
 
 #[test]
@@ -182,15 +138,9 @@ fn debug_of_config_redacts_the_secret() {
 
 #[tokio::test]
 async fn empty_secret_does_not_enable_hs256() {
-    let verifier = TokenVerifier::new(AuthConfig {
-        jwt_secret: Some(String::new()),
-        jwks_url: None,
-    });
+    let verifier = TokenVerifier::new(AuthConfig { jwt_secret: Some(String::new()), jwks_url: None });
     let token = TokenBuilder::hs256_with_secret("").build();
-    assert_eq!(
-        verifier.verify(&token).await.err(),
-        Some(AuthError::Invalid("HS256 tokens are not accepted"))
-    );
+    assert_eq!(verifier.verify(&token).await.err(), Some(AuthError::Invalid("HS256 tokens are not accepted")));
 }
 
 // ---- JWK parsing ----
@@ -244,10 +194,7 @@ fn unusable_keys_are_skipped_not_fatal() {
 fn document_without_keys_array_is_an_error() {
     assert!(parse_key_set(b"{}").is_err());
     assert!(parse_key_set(b"<html>").is_err());
-    assert_eq!(
-        parse_key_set(br#"{"keys":[]}"#).map(|keys| keys.len()),
-        Ok(0)
-    );
+    assert_eq!(parse_key_set(br#"{"keys":[]}"#).map(|keys| keys.len()), Ok(0));
 }
 
 // ---- JWKS cache timing ----
@@ -257,27 +204,16 @@ async fn unknown_kid_refetches_again_once_the_interval_has_passed() {
     let server = JwksServer::start().await;
     let verifier = verifier_for(&server, fast_timing());
 
-    verifier
-        .verify(&TokenBuilder::es256().build())
-        .await
-        .expect("valid token");
+    verifier.verify(&TokenBuilder::es256().build()).await.expect("valid token");
     assert_eq!(server.requests_served(), 1);
 
     let unknown = TokenBuilder::es256().kid(Some("rotated-in")).build();
     assert!(verifier.verify(&unknown).await.is_err());
-    assert_eq!(
-        server.requests_served(),
-        1,
-        "refetch too soon after the last fetch"
-    );
+    assert_eq!(server.requests_served(), 1, "refetch too soon after the last fetch");
 
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert!(verifier.verify(&unknown).await.is_err());
-    assert_eq!(
-        server.requests_served(),
-        2,
-        "one refetch once the interval passed"
-    );
+    assert_eq!(server.requests_served(), 2, "one refetch once the interval passed");
     assert!(verifier.verify(&unknown).await.is_err());
     assert_eq!(server.requests_served(), 2);
 }
@@ -286,23 +222,14 @@ async fn unknown_kid_refetches_again_once_the_interval_has_passed() {
 async fn rotated_in_key_is_picked_up_by_a_refetch() {
     let server = JwksServer::start_with(only_es256_key_jwks()).await;
     let verifier = verifier_for(&server, fast_timing());
-    verifier
-        .verify(&TokenBuilder::es256().build())
-        .await
-        .expect("valid ES256 token");
+    verifier.verify(&TokenBuilder::es256().build()).await.expect("valid ES256 token");
 
     let rs256_token = TokenBuilder::rs256().build();
-    assert_eq!(
-        verifier.verify(&rs256_token).await.err(),
-        Some(AuthError::Invalid("unknown signing key"))
-    );
+    assert_eq!(verifier.verify(&rs256_token).await.err(), Some(AuthError::Invalid("unknown signing key")));
 
     server.set_document(FIXTURE_JWKS);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    verifier
-        .verify(&rs256_token)
-        .await
-        .expect("new key fetched");
+    verifier.verify(&rs256_token).await.expect("new key fetched");
 }
 
 #[tokio::test]
@@ -329,20 +256,10 @@ async fn stale_keys_stay_in_use_while_the_endpoint_fails() {
 
     server.set_status(500);
     tokio::time::sleep(Duration::from_millis(1250)).await;
-    verifier
-        .verify(&token)
-        .await
-        .expect("stale key still verifies");
+    verifier.verify(&token).await.expect("stale key still verifies");
     assert_eq!(server.requests_served(), 2, "a refresh was attempted");
-    verifier
-        .verify(&token)
-        .await
-        .expect("stale key still verifies");
-    assert_eq!(
-        server.requests_served(),
-        2,
-        "failed refresh is not retried at once"
-    );
+    verifier.verify(&token).await.expect("stale key still verifies");
+    assert_eq!(server.requests_served(), 2, "failed refresh is not retried at once");
 }
 
 #[tokio::test]
@@ -352,22 +269,13 @@ async fn unavailable_keys_recover_once_the_endpoint_does() {
     let verifier = verifier_for(&server, fast_timing());
     let token = TokenBuilder::es256().build();
 
-    assert_eq!(
-        verifier.verify(&token).await.err(),
-        Some(AuthError::KeysUnavailable)
-    );
-    assert_eq!(
-        verifier.verify(&token).await.err(),
-        Some(AuthError::KeysUnavailable)
-    );
+    assert_eq!(verifier.verify(&token).await.err(), Some(AuthError::KeysUnavailable));
+    assert_eq!(verifier.verify(&token).await.err(), Some(AuthError::KeysUnavailable));
     assert_eq!(server.requests_served(), 1, "retries are spaced");
 
     server.set_status(200);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    verifier
-        .verify(&token)
-        .await
-        .expect("keys fetched after the endpoint recovered");
+    verifier.verify(&token).await.expect("keys fetched after the endpoint recovered");
 }
 
 #[tokio::test]
@@ -379,10 +287,7 @@ async fn slow_endpoint_times_out_as_keys_unavailable() {
     let started = std::time::Instant::now();
     let result = verifier.verify(&TokenBuilder::es256().build()).await;
     assert_eq!(result.err(), Some(AuthError::KeysUnavailable));
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "fetch timeout applies"
-    );
+    assert!(started.elapsed() < Duration::from_secs(2), "fetch timeout applies");
 }
 
 #[tokio::test]
@@ -391,17 +296,10 @@ async fn concurrent_cold_start_verifications_fetch_once() {
     server.set_response_delay(Duration::from_millis(100));
     let verifier = verifier_for(&server, JwksTiming::default());
     let tokens: Vec<String> = (0..10)
-        .map(|i| {
-            if i % 2 == 0 {
-                TokenBuilder::es256().build()
-            } else {
-                TokenBuilder::rs256().build()
-            }
-        })
+        .map(|i| if i % 2 == 0 { TokenBuilder::es256().build() } else { TokenBuilder::rs256().build() })
         .collect();
 
-    let results =
-        futures_util::future::join_all(tokens.iter().map(|token| verifier.verify(token))).await;
+    let results = futures_util::future::join_all(tokens.iter().map(|token| verifier.verify(token))).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(server.requests_served(), 1);
 }

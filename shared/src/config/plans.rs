@@ -113,7 +113,9 @@ mod tests {
 
     #[test]
     fn plans_reject_negative_and_duplicate() {
-        assert!(PlanTable::from_json(r#"{"free":{"id":"free","label":"F","monthlyGenerations":-1},"paid":[]}"#).is_err());
+        assert!(
+            PlanTable::from_json(r#"{"free":{"id":"free","label":"F","monthlyGenerations":-1},"paid":[]}"#).is_err()
+        );
         assert!(PlanTable::from_json(
             r#"{"free":{"id":"a","label":"F","monthlyGenerations":1},"paid":[{"id":"a","label":"P","monthlyGenerations":2}]}"#
         )

@@ -81,9 +81,8 @@ pub async fn get_collection(tx: &mut Tx, id: Uuid, owner_id: Uuid) -> Result<Opt
 }
 
 pub async fn count_collections(tx: &mut Tx, owner_id: Uuid) -> Result<i64, DbError> {
-    let row = tx
-        .query_one("select count(*) from public.collections where owner_id = $1", &[(&owner_id, Type::UUID)])
-        .await?;
+    let row =
+        tx.query_one("select count(*) from public.collections where owner_id = $1", &[(&owner_id, Type::UUID)]).await?;
     Ok(row.get(0))
 }
 

@@ -170,7 +170,9 @@ pub enum Transition<'a> {
     Processing,
     /// The result is stored; also completes a job the timeout failed.
     Succeeded,
-    Failed { error: &'a str },
+    Failed {
+        error: &'a str,
+    },
     Canceled,
     /// No terminal status within the timeout.
     TimedOut,
@@ -279,7 +281,9 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_and_terminality() {
-        for status in [JobStatus::Starting, JobStatus::Processing, JobStatus::Succeeded, JobStatus::Failed, JobStatus::Canceled] {
+        for status in
+            [JobStatus::Starting, JobStatus::Processing, JobStatus::Succeeded, JobStatus::Failed, JobStatus::Canceled]
+        {
             assert_eq!(JobStatus::parse(status.as_str()), Some(status));
         }
         assert!(!JobStatus::Processing.is_terminal());

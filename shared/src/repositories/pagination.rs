@@ -94,13 +94,21 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
-        let cursor = Cursor { created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(), id: Uuid::new_v4() };
+        let cursor =
+            Cursor { created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(), id: Uuid::new_v4() };
         assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
     }
 
     #[test]
     fn malformed_cursors_are_rejected() {
-        for bad in ["", "!!!", "djEuMS4y", &"A".repeat(500), &URL_SAFE_NO_PAD.encode("v1.abc.def"), &URL_SAFE_NO_PAD.encode("v2.1.6f1c1d2e8d0e4d3b9a572a3b4c5d6e7f")] {
+        for bad in [
+            "",
+            "!!!",
+            "djEuMS4y",
+            &"A".repeat(500),
+            &URL_SAFE_NO_PAD.encode("v1.abc.def"),
+            &URL_SAFE_NO_PAD.encode("v2.1.6f1c1d2e8d0e4d3b9a572a3b4c5d6e7f"),
+        ] {
             assert_eq!(Cursor::decode(bad), Err(PageError::Cursor), "{bad}");
         }
     }
