@@ -23,5 +23,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The S3-compatible server of the tests and the local stack (pinned: newer
+# versions need a newer rustc than the machine's).
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  echo "installing s3s-fs (cargo install, a few minutes)"
+  cargo install --quiet --locked s3s-fs@0.14.1 --features binary
+fi
+
 # Debian's package starts a system cluster of its own; the project never uses
 # it (tests and `make dev` run their own clusters), so it is left alone.

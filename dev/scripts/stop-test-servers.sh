@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Stops the throwaway PostgreSQL cluster and PgBouncer the test harness
-# started under target/testkit-pg, and removes them.
+# Stops the throwaway PostgreSQL cluster, PgBouncer and S3 server the test
+# harness started under target/, and removes them.
 set -u
-dir="${CARGO_TARGET_DIR:-$(dirname "$0")/../../target}/testkit-pg"
+target="${CARGO_TARGET_DIR:-$(dirname "$0")/../../target}"
+s3="$target/testkit-s3"
+if [ -f "$s3/pid" ]; then kill "$(cat "$s3/pid")" 2>/dev/null; fi
+rm -rf "$s3"
+dir="$target/testkit-pg"
 [ -d "$dir" ] || exit 0
 for pidfile in "$dir"/pgbouncer-*/pgbouncer.pid; do
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null

@@ -50,10 +50,15 @@ pub const DEFAULTS: Defaults = Defaults {
 #[derive(Clone)]
 pub struct Environment {
     pub database_url: String,
+    /// Connections per environment: 1 on Lambda (one request at a time),
+    /// more for the local gateway (`DATABASE_POOL_SIZE`).
+    pub database_pool_size: usize,
     pub supabase_url: String,
     pub jwt_secret: Option<String>,
     pub public_storage_url: String,
     pub plans: PlanTable,
+    pub storage: crate::storage::StorageConfig,
+    pub replicate: crate::replicate::ReplicateConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +87,21 @@ impl Environment {
             }
             None => PlanTable::default(),
         };
+        let database_pool_size = match lookup("DATABASE_POOL_SIZE") {
+            None => 1,
+            Some(text) => text.parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| {
+                ConfigError::Invalid { name: "DATABASE_POOL_SIZE", reason: "expected 1..64".into() }
+            })?,
+        };
+        let storage = crate::storage::StorageConfig::from_lookup(&lookup, &public_storage_url)
+            .map_err(|reason| ConfigError::Invalid { name: "S3_*", reason })?;
+        let replicate = crate::replicate::ReplicateConfig::from_lookup(&lookup)
+            .map_err(|reason| ConfigError::Invalid { name: "REPLICATE_*", reason })?;
         Ok(Environment {
             database_url: required("DATABASE_URL")?,
+            database_pool_size,
+            storage,
+            replicate,
             jwt_secret: lookup("SUPABASE_JWT_SECRET"),
             supabase_url,
             public_storage_url,
@@ -97,6 +115,20 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// The storage and Replicate settings every function needs, plus `pairs`.
+    fn with_services<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut all = vec![
+            ("S3_ENDPOINT", "https://abc.supabase.co/storage/v1/s3"),
+            ("S3_ACCESS_KEY_ID", "key"),
+            ("S3_SECRET_ACCESS_KEY", "secret"),
+            ("REPLICATE_API_TOKEN", "r8_x"),
+            ("REPLICATE_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            ("WEBHOOK_URL", "https://hook.example/webhook"),
+        ];
+        all.extend_from_slice(pairs);
+        all
+    }
+
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
@@ -104,10 +136,10 @@ mod tests {
 
     #[test]
     fn public_storage_url_derives_from_supabase_url() {
-        let env = Environment::from_lookup(lookup(&[
+        let env = Environment::from_lookup(lookup(&with_services(&[
             ("SUPABASE_URL", "https://abc.supabase.co/"),
             ("DATABASE_URL", "postgres://x@y/z"),
-        ]))
+        ])))
         .unwrap();
         assert_eq!(env.public_storage_url, "https://abc.supabase.co/storage/v1/object/public");
         assert_eq!(env.plans.free().monthly_generations, 3);
@@ -115,17 +147,18 @@ mod tests {
 
     #[test]
     fn missing_database_url_is_named() {
-        let error = Environment::from_lookup(lookup(&[("SUPABASE_URL", "https://abc.supabase.co")])).err().unwrap();
+        let error =
+            Environment::from_lookup(lookup(&with_services(&[("SUPABASE_URL", "https://abc.supabase.co")]))).err().unwrap();
         assert!(error.to_string().contains("DATABASE_URL"));
     }
 
     #[test]
     fn invalid_plans_json_is_a_config_error() {
-        let error = Environment::from_lookup(lookup(&[
+        let error = Environment::from_lookup(lookup(&with_services(&[
             ("SUPABASE_URL", "https://abc.supabase.co"),
             ("DATABASE_URL", "postgres://x@y/z"),
             ("PLANS", "{not json"),
-        ]))
+        ])))
         .err()
         .unwrap();
         assert!(error.to_string().contains("PLANS"));

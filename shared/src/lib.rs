@@ -1,8 +1,13 @@
 //! Everything the Lambda functions share: configuration, token verification,
 //! RLS-aware database access, the HTTP envelope and the repositories.
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod prompt;
+pub mod replicate;
 pub mod repositories;
+pub mod storage;
+pub mod telemetry;

@@ -10,6 +10,8 @@ pub mod tokens;
 pub use database::TestDatabase;
 pub mod app;
 pub mod flight_counter;
+pub mod public_objects;
+pub mod s3;
 
 pub use app::{TestApp, TestUser};
 pub use migrate;

@@ -1,0 +1,156 @@
+//! The S3-compatible server the tests store images in: `s3s-fs` from
+//! crates.io, a real server speaking the S3 API over HTTP on a local folder.
+//!
+//! `S3Server::shared()` is one server for every test of a run (keys hold
+//! random ids, so tests never collide); `S3Server::dedicated()` is a test's
+//! own, which it may stop and start again to play an outage.
+
+use shared::storage::{Storage, StorageConfig, PRIVATE_BUCKET, PUBLIC_BUCKET};
+use std::fs::{self, File};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+pub const ACCESS_KEY: &str = "testkit-access-key";
+pub const SECRET_KEY: &str = "testkit-secret-key";
+
+pub struct S3Server {
+    pub port: u16,
+    root: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+fn binary() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|dir| dir.join("s3s-fs")).find(|candidate| candidate.is_file())
+    });
+    on_path
+        .or_else(|| {
+            let home = std::env::var_os("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+            Some(home.join("bin/s3s-fs")).filter(|p| p.is_file())
+        })
+        .expect("s3s-fs not found: `make test` installs it (cargo install s3s-fs@0.14.1 --features binary)")
+}
+
+fn state_dir() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("testkit-s3")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn answers(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+fn spawn(root: &Path, port: u16) -> Child {
+    for bucket in [PUBLIC_BUCKET, PRIVATE_BUCKET] {
+        fs::create_dir_all(root.join(bucket)).expect("create bucket dir");
+    }
+    let log = File::create(root.with_extension("log")).expect("s3 log file");
+    let child = Command::new(binary())
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", ACCESS_KEY])
+        .args(["--secret-key", SECRET_KEY])
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start s3s-fs");
+    for _ in 0..200 {
+        if answers(port) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("s3s-fs did not start on port {port}");
+}
+
+impl S3Server {
+    /// The run's shared server, started on first use and reused by every
+    /// test process (`make test` stops it at the end).
+    pub fn shared() -> &'static S3Server {
+        static SHARED: OnceLock<S3Server> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let dir = state_dir();
+            fs::create_dir_all(&dir).expect("create s3 state dir");
+            let lock = File::create(dir.join("lock")).expect("lock file");
+            lock.lock().expect("lock s3 state dir");
+            let root = dir.join("data");
+            let port_file = dir.join("port");
+            let port = match fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok()) {
+                Some(port) if answers(port) => port,
+                _ => {
+                    let port = free_port();
+                    let child = spawn(&root, port);
+                    fs::write(dir.join("pid"), child.id().to_string()).expect("write pid");
+                    fs::write(&port_file, port.to_string()).expect("write port");
+                    // Deliberately not waited on: it outlives this process.
+                    std::mem::forget(child);
+                    port
+                }
+            };
+            let _ = lock.unlock();
+            S3Server { port, root, child: Mutex::new(None) }
+        })
+    }
+
+    /// A server of the test's own, stopped when dropped.
+    pub fn dedicated() -> S3Server {
+        let root = state_dir().join(format!("dedicated-{}", uuid::Uuid::new_v4().simple()));
+        let port = free_port();
+        let child = spawn(&root, port);
+        S3Server { port, root, child: Mutex::new(Some(child)) }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Plays an outage: the server stops answering (dedicated servers only).
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().expect("child lock").take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Ends an outage: the server answers again on the same port and folder.
+    pub fn start(&self) {
+        let mut child = self.child.lock().expect("child lock");
+        if child.is_none() {
+            *child = Some(spawn(&self.root, self.port));
+        }
+    }
+
+    pub fn config(&self, public_base_url: &str) -> StorageConfig {
+        StorageConfig {
+            endpoint: self.endpoint(),
+            region: "us-east-1".into(),
+            access_key_id: ACCESS_KEY.into(),
+            secret_access_key: SECRET_KEY.into(),
+            public_base_url: public_base_url.into(),
+        }
+    }
+
+    pub fn storage(&self, public_base_url: &str) -> Storage {
+        Storage::new(&self.config(public_base_url))
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+        if self.root.file_name().is_some_and(|n| n.to_string_lossy().starts_with("dedicated-")) {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! What a function needs, built once per Lambda environment in `main` and
+//! shared by every request it serves: configuration, the database pool, the
+//! token verifier, storage and the Replicate client.
+
+use crate::auth::{AuthConfig, TokenVerifier, VerifiedUser};
+use crate::config::{ConfigError, Environment};
+use crate::db::Database;
+use crate::http::{bearer_header, ApiError, Request};
+use crate::replicate::ReplicateClient;
+use crate::storage::Storage;
+
+pub struct Services {
+    pub env: Environment,
+    pub db: Database,
+    pub verifier: TokenVerifier,
+    pub storage: Storage,
+    pub replicate: ReplicateClient,
+}
+
+impl Services {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(Environment::from_env()?)
+    }
+
+    /// Builds every client; nothing connects until the first request.
+    pub fn new(env: Environment) -> Result<Self, ConfigError> {
+        let db = Database::connect_lazy(&env.database_url, env.database_pool_size)
+            .map_err(|error| ConfigError::Invalid { name: "DATABASE_URL", reason: error.to_string() })?;
+        let verifier = TokenVerifier::new(AuthConfig::from_supabase(&env.supabase_url, env.jwt_secret.clone()));
+        let storage = Storage::new(&env.storage);
+        let replicate = ReplicateClient::new(env.replicate.clone());
+        Ok(Services { env, db, verifier, storage, replicate })
+    }
+
+    /// The caller's verified identity, or the 401 that answers its absence.
+    pub async fn authenticate(&self, request: &Request) -> Result<VerifiedUser, ApiError> {
+        Ok(self.verifier.verify_bearer(bearer_header(request)).await?)
+    }
+}

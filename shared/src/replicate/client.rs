@@ -1,0 +1,215 @@
+//! Calls to Replicate's predictions API.
+//!
+//! A Lambda request has little time, so every call is bounded (connect 3 s,
+//! whole request 10 s) and a throttled call is retried at most once, and only
+//! when Replicate asks us to wait no more than [`MAX_RETRY_WAIT`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, StatusCode};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::config::ReplicateConfig;
+use super::prediction::Prediction;
+use super::responses::{read_prediction, request_failure, retry_after, ReplicateError};
+use super::webhook::WebhookVerifier;
+use crate::config::JOB_TIMEOUT;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const API_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait before the one retry of a throttled call.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
+
+/// The format we ask for; outputs are checked to be JPEG before storing.
+const OUTPUT_FORMAT: &str = "jpg";
+
+/// Replicate's API and webhook verification, built once per Lambda environment
+/// and cloned cheaply into each request.
+#[derive(Clone)]
+pub struct ReplicateClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ReplicateConfig,
+    http: reqwest::Client,
+    webhook_verifier: WebhookVerifier,
+}
+
+impl fmt::Debug for ReplicateClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplicateClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl ReplicateClient {
+    pub fn new(config: ReplicateConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(API_TIMEOUT)
+            // Output URLs come from webhook bodies: a redirect could lead
+            // anywhere, so none is followed (SECURITY.md item 16).
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            // Fails only if the TLS backend cannot initialise: a broken build,
+            // not a runtime condition, so failing at startup is right.
+            .expect("reqwest client with rustls builds");
+        // `ReplicateConfig::from_lookup` already refuses a bad secret; a config
+        // built by hand with one gets a verifier that rejects every webhook.
+        let webhook_verifier = WebhookVerifier::new(&config.webhook_secret).unwrap_or_else(|_| {
+            tracing::error!("REPLICATE_WEBHOOK_SECRET is not a whsec_<base64> secret; every webhook will be rejected");
+            WebhookVerifier::rejecting_all()
+        });
+        Self { inner: Arc::new(Inner { config, http, webhook_verifier }) }
+    }
+
+    pub fn config(&self) -> &ReplicateConfig {
+        &self.inner.config
+    }
+
+    pub fn webhook_verifier(&self) -> &WebhookVerifier {
+        &self.inner.webhook_verifier
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Starts a prediction of the model for `job_id`. Replicate calls the
+    /// webhook once, when it completes, and cancels it itself when it runs past
+    /// the job timeout.
+    pub async fn create_prediction(
+        &self,
+        job_id: Uuid,
+        prompt: &str,
+        image_urls: &[String],
+    ) -> Result<Prediction, ReplicateError> {
+        let config = &self.inner.config;
+        let url = format!("{}/v1/models/{}/predictions", config.api_url, config.model);
+        let body = prediction_request_body(&webhook_url_for_job(&config.webhook_url, job_id), prompt, image_urls);
+        let cancel_after = cancel_after_header(JOB_TIMEOUT);
+        let prediction = self
+            .send_with_one_retry("create prediction", || {
+                self.authorized(self.inner.http.post(&url)).header("Cancel-After", &cancel_after).json(&body)
+            })
+            .await?;
+        tracing::info!(%job_id, prediction_id = %prediction.id, status = prediction.status.as_str(), "created prediction");
+        Ok(prediction)
+    }
+
+    pub async fn get_prediction(&self, prediction_id: &str) -> Result<Prediction, ReplicateError> {
+        let url = self.prediction_url(prediction_id, "")?;
+        self.send_with_one_retry("get prediction", || self.authorized(self.inner.http.get(&url))).await
+    }
+
+    /// Cancels a prediction. Canceling one that already ended answers it as it is.
+    pub async fn cancel_prediction(&self, prediction_id: &str) -> Result<Prediction, ReplicateError> {
+        let url = self.prediction_url(prediction_id, "/cancel")?;
+        self.send_with_one_retry("cancel prediction", || self.authorized(self.inner.http.post(&url))).await
+    }
+
+    /// The URL of a prediction. The id goes into a path, so only the
+    /// characters Replicate's ids use are accepted; no request is sent otherwise.
+    fn prediction_url(&self, prediction_id: &str, suffix: &str) -> Result<String, ReplicateError> {
+        let is_valid = (1..=64).contains(&prediction_id.len())
+            && prediction_id.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+        if !is_valid {
+            return Err(ReplicateError::Rejected { status: 400, detail: "malformed prediction id".into() });
+        }
+        Ok(format!("{}/v1/predictions/{prediction_id}{suffix}", self.inner.config.api_url))
+    }
+
+    fn authorized(&self, request: RequestBuilder) -> RequestBuilder {
+        request.bearer_auth(&self.inner.config.api_token)
+    }
+
+    /// Sends the request built by `request`; on a 429 waits and sends it once
+    /// more if the wait is short. A 429 means Replicate did not act on the
+    /// request, so repeating a create cannot start two predictions.
+    async fn send_with_one_retry(
+        &self,
+        operation: &'static str,
+        request: impl Fn() -> RequestBuilder,
+    ) -> Result<Prediction, ReplicateError> {
+        let mut retried = false;
+        loop {
+            let response = request().send().await.map_err(|error| {
+                let reason = request_failure(&error);
+                tracing::warn!(operation, reason, "Replicate request failed");
+                ReplicateError::Unavailable(reason.to_string())
+            })?;
+            if response.status() != StatusCode::TOO_MANY_REQUESTS {
+                return read_prediction(operation, response).await;
+            }
+            let retry_after = retry_after(response).await;
+            if retried || retry_after > MAX_RETRY_WAIT {
+                tracing::warn!(operation, ?retry_after, "Replicate rate limit");
+                return Err(ReplicateError::RateLimited { retry_after });
+            }
+            tracing::info!(operation, ?retry_after, "Replicate rate limit; retrying once");
+            tokio::time::sleep(retry_after).await;
+            retried = true;
+        }
+    }
+}
+
+/// The prediction request Replicate documents for nano-banana. `image_input`
+/// is left out for a text-only prompt.
+fn prediction_request_body(webhook_url: &str, prompt: &str, image_urls: &[String]) -> Value {
+    let mut input = Map::new();
+    input.insert("prompt".into(), json!(prompt));
+    if !image_urls.is_empty() {
+        input.insert("image_input".into(), json!(image_urls));
+    }
+    input.insert("output_format".into(), json!(OUTPUT_FORMAT));
+    json!({
+        "input": input,
+        "webhook": webhook_url,
+        // One delivery per prediction: the flows only act on the final state.
+        "webhook_events_filter": ["completed"],
+    })
+}
+
+/// The webhook URL with the job id, which the webhook handler reads back.
+fn webhook_url_for_job(webhook_url: &str, job_id: Uuid) -> String {
+    let separator = if webhook_url.contains('?') { '&' } else { '?' };
+    format!("{webhook_url}{separator}jobId={job_id}")
+}
+
+/// A Go-style duration, as Replicate's `Cancel-After` takes it: `10m`.
+fn cancel_after_header(timeout: Duration) -> String {
+    let seconds = timeout.as_secs().max(1);
+    if seconds % 60 == 0 {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_after_matches_the_job_timeout() {
+        assert_eq!(cancel_after_header(JOB_TIMEOUT), "10m");
+        assert_eq!(cancel_after_header(Duration::from_secs(90)), "90s");
+    }
+
+    #[test]
+    fn job_id_is_appended_to_the_webhook_url() {
+        let job_id = Uuid::nil();
+        assert_eq!(
+            webhook_url_for_job("https://h.example.com/webhooks/replicate", job_id),
+            format!("https://h.example.com/webhooks/replicate?jobId={job_id}")
+        );
+        assert_eq!(
+            webhook_url_for_job("https://h/w?stage=prod", job_id),
+            format!("https://h/w?stage=prod&jobId={job_id}")
+        );
+    }
+}

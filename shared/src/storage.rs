@@ -1,0 +1,252 @@
+//! Supabase Storage through its S3-compatible API.
+//!
+//! Inputs live in bucket `private` at `<userId>/inputs/<uuid>.<ext>` (the
+//! database keeps `private/<userId>/inputs/<uuid>.<ext>`); outputs live in
+//! bucket `public` at `renders/<renderId>/<variantIndex>.jpg`, served to
+//! browsers through public URLs. Images never pass through a function on the
+//! way in: clients upload with a presigned PUT.
+
+mod keys;
+
+pub use keys::{render_key, ImageType, InputPath, InputPathError};
+
+use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use std::time::Duration;
+
+pub const PUBLIC_BUCKET: &str = "public";
+pub const PRIVATE_BUCKET: &str = "private";
+
+#[derive(Clone)]
+pub struct StorageConfig {
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Base of public object URLs, e.g. `<SUPABASE_URL>/storage/v1/object/public`.
+    pub public_base_url: String,
+}
+
+impl StorageConfig {
+    /// From `S3_ENDPOINT`, `S3_REGION`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`;
+    /// `public_base_url` comes from the environment's `PUBLIC_STORAGE_URL`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>, public_base_url: &str) -> Result<Self, String> {
+        let required = |name: &str| lookup(name).ok_or_else(|| format!("environment variable {name} is not set"));
+        Ok(StorageConfig {
+            endpoint: required("S3_ENDPOINT")?,
+            region: lookup("S3_REGION").unwrap_or_else(|| "us-east-1".to_string()),
+            access_key_id: required("S3_ACCESS_KEY_ID")?,
+            secret_access_key: required("S3_SECRET_ACCESS_KEY")?,
+            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The storage service could not be reached or failed: worth retrying.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The storage service refused the request (bad key, bad signature).
+    #[error("storage refused the request: {0}")]
+    Rejected(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+/// A presigned request the client performs itself.
+#[derive(Debug, Clone)]
+pub struct PresignedRequest {
+    pub url: String,
+    pub method: String,
+    /// Headers the client must send exactly as given (they are signed).
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    client: aws_sdk_s3::Client,
+    public_base_url: String,
+}
+
+impl Storage {
+    pub fn new(config: &StorageConfig) -> Self {
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let s3_config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(&config.endpoint)
+            .region(Region::new(config.region.clone()))
+            .credentials_provider(Credentials::new(
+                &config.access_key_id,
+                &config.secret_access_key,
+                None,
+                None,
+                "static",
+            ))
+            // Supabase's S3 endpoint (and the local server) use path-style URLs.
+            .force_path_style(true)
+            // Checksums only where S3 requires them: S3-compatible servers
+            // differ in which checksum headers they accept.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .http_client(http_client)
+            .timeout_config(
+                aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .build(),
+            )
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(2))
+            .build();
+        Storage { client: aws_sdk_s3::Client::from_conf(s3_config), public_base_url: config.public_base_url.clone() }
+    }
+
+    /// The public URL of an object in the public bucket.
+    pub fn public_url(&self, key: &str) -> String {
+        format!("{}/{PUBLIC_BUCKET}/{key}", self.public_base_url)
+    }
+
+    pub async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StorageError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Size and type of an object, `None` when it does not exist.
+    pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
+        match self.client.head_object().bucket(bucket).key(key).send().await {
+            Ok(head) => Ok(Some(ObjectInfo {
+                size: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                content_type: head.content_type().map(str::to_owned),
+            })),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    /// The object's bytes, `None` when it does not exist.
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get_range(bucket, key, None).await
+    }
+
+    /// The first `len` bytes (to check what a file really is without reading it all).
+    pub async fn get_prefix(&self, bucket: &str, key: &str, len: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get_range(bucket, key, Some(format!("bytes=0-{}", len.saturating_sub(1)))).await
+    }
+
+    async fn get_range(&self, bucket: &str, key: &str, range: Option<String>) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.client.get_object().bucket(bucket).key(key).set_range(range).send().await {
+            Ok(object) => {
+                let bytes = object.body.collect().await.map_err(|e| StorageError::Unavailable(e.to_string()))?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    /// Deletes an object; deleting a missing object is not an error.
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        self.client.delete_object().bucket(bucket).key(key).send().await.map(|_| ()).map_err(classify)
+    }
+
+    /// A presigned PUT for one upload of `content_type`.
+    pub async fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StorageError> {
+        let config = PresigningConfig::expires_in(expires_in).map_err(|e| StorageError::Rejected(e.to_string()))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(config)
+            .await
+            .map_err(classify)?;
+        Ok(PresignedRequest {
+            url: request.uri().to_string(),
+            method: request.method().to_string(),
+            headers: request
+                .headers()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        })
+    }
+
+    /// A presigned GET, for Replicate to read a private input.
+    pub async fn presign_get(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<String, StorageError> {
+        let config = PresigningConfig::expires_in(expires_in).map_err(|e| StorageError::Rejected(e.to_string()))?;
+        let request = self.client.get_object().bucket(bucket).key(key).presigned(config).await.map_err(classify)?;
+        Ok(request.uri().to_string())
+    }
+}
+
+type SdkError<E> = aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>;
+
+fn is_not_found<E: aws_sdk_s3::error::ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
+    match error {
+        aws_sdk_s3::error::SdkError::ServiceError(service) => {
+            matches!(service.err().code(), Some("NoSuchKey" | "NotFound" | "NoSuchBucket"))
+                || service_status(error) == Some(404)
+        }
+        _ => false,
+    }
+}
+
+fn service_status<E>(error: &SdkError<E>) -> Option<u16> {
+    error.raw_response().map(|response| response.status().as_u16())
+}
+
+fn classify<E>(error: SdkError<E>) -> StorageError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
+{
+    match &error {
+        aws_sdk_s3::error::SdkError::ServiceError(service) => {
+            let status = service_status(&error).unwrap_or(0);
+            let code = service.err().code().unwrap_or("unknown").to_string();
+            if status >= 500 {
+                StorageError::Unavailable(format!("{status} {code}"))
+            } else {
+                StorageError::Rejected(format!("{status} {code}"))
+            }
+        }
+        aws_sdk_s3::error::SdkError::ConstructionFailure(_) => {
+            StorageError::Rejected("request could not be built".into())
+        }
+        // Timeouts, connection refused, broken responses: transient.
+        _ => StorageError::Unavailable(error_kind(&error)),
+    }
+}
+
+fn error_kind<E>(error: &SdkError<E>) -> String {
+    use aws_sdk_s3::error::SdkError;
+    match error {
+        SdkError::TimeoutError(_) => "timeout".into(),
+        SdkError::DispatchFailure(_) => "connection failed".into(),
+        SdkError::ResponseError(_) => "invalid response".into(),
+        _ => "request failed".into(),
+    }
+}

@@ -1,0 +1,81 @@
+//! Storage through the S3 API of a real S3-compatible server: objects,
+//! presigned uploads and downloads, public URLs, and outages reported as
+//! retryable.
+
+use shared::storage::{render_key, ImageType, InputPath, StorageError, PRIVATE_BUCKET, PUBLIC_BUCKET};
+use std::time::Duration;
+use testkit::public_objects::PublicObjectServer;
+use testkit::s3::S3Server;
+use uuid::Uuid;
+
+const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9];
+
+#[tokio::test]
+async fn put_head_get_delete() {
+    let storage = S3Server::shared().storage("http://unused");
+    let key = render_key(Uuid::new_v4(), 0);
+    assert_eq!(storage.head(PUBLIC_BUCKET, &key).await.unwrap(), None);
+    storage.put(PUBLIC_BUCKET, &key, JPEG.to_vec(), "image/jpeg").await.unwrap();
+    let info = storage.head(PUBLIC_BUCKET, &key).await.unwrap().unwrap();
+    assert_eq!(info.size, JPEG.len() as u64);
+    assert_eq!(info.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(storage.get(PUBLIC_BUCKET, &key).await.unwrap().unwrap(), JPEG);
+    assert_eq!(storage.get_prefix(PUBLIC_BUCKET, &key, 3).await.unwrap().unwrap(), &JPEG[..3]);
+    storage.delete(PUBLIC_BUCKET, &key).await.unwrap();
+    assert_eq!(storage.get(PUBLIC_BUCKET, &key).await.unwrap(), None);
+    storage.delete(PUBLIC_BUCKET, &key).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_presigned_put_uploads_and_a_presigned_get_reads_back() {
+    let storage = S3Server::shared().storage("http://unused");
+    let input = InputPath::new(Uuid::new_v4(), ImageType::Jpeg);
+    let upload = storage
+        .presign_put(PRIVATE_BUCKET, &input.bucket_key(), "image/jpeg", Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert_eq!(upload.method, "PUT");
+    assert!(upload.url.contains("X-Amz-Signature="));
+    let http = reqwest::Client::new();
+    let mut request = http.put(&upload.url).body(JPEG.to_vec());
+    for (name, value) in &upload.headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+
+    let url = storage.presign_get(PRIVATE_BUCKET, &input.bucket_key(), Duration::from_secs(900)).await.unwrap();
+    let fetched = http.get(&url).send().await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), JPEG);
+
+    // Tampering with the signed URL is refused.
+    let forged = url.replace(&input.owner.to_string(), &Uuid::new_v4().to_string());
+    assert_eq!(http.get(&forged).send().await.unwrap().status(), 403);
+}
+
+#[tokio::test]
+async fn public_urls_serve_objects_of_the_public_bucket() {
+    let server = S3Server::shared();
+    let public = PublicObjectServer::start(server.storage("http://unused")).await;
+    let storage = server.storage(&public.base_url());
+    let key = render_key(Uuid::new_v4(), 1);
+    storage.put(PUBLIC_BUCKET, &key, JPEG.to_vec(), "image/jpeg").await.unwrap();
+    let url = storage.public_url(&key);
+    assert_eq!(url, format!("{}/public/{key}", public.base_url()));
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), JPEG);
+}
+
+#[tokio::test]
+async fn an_outage_is_reported_as_unavailable_and_ends_when_the_server_returns() {
+    let server = S3Server::dedicated();
+    let storage = server.storage("http://unused");
+    let key = render_key(Uuid::new_v4(), 0);
+    server.stop();
+    let error = storage.put(PUBLIC_BUCKET, &key, JPEG.to_vec(), "image/jpeg").await.unwrap_err();
+    assert!(matches!(error, StorageError::Unavailable(_)), "{error:?}");
+    server.start();
+    storage.put(PUBLIC_BUCKET, &key, JPEG.to_vec(), "image/jpeg").await.unwrap();
+}
