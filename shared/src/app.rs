@@ -37,3 +37,20 @@ impl Services {
         Ok(self.verifier.verify_bearer(bearer_header(request)).await?)
     }
 }
+
+/// Runs an HTTP function on Lambda: builds the services once for the
+/// environment, then serves each request with `handler`.
+pub async fn run_http<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static Services, crate::http::Request) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = crate::http::Response<crate::http::Body>> + Send,
+{
+    crate::telemetry::init();
+    // Lives as long as the Lambda environment.
+    let services: &'static Services = Box::leak(Box::new(Services::from_env()?));
+    let handler = &handler;
+    lambda_http::run(lambda_http::service_fn(move |request| async move {
+        Ok::<_, std::convert::Infallible>(handler(services, request).await)
+    }))
+    .await
+}

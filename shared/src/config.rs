@@ -87,12 +87,13 @@ impl Environment {
             }
             None => PlanTable::default(),
         };
-        let database_pool_size = match lookup("DATABASE_POOL_SIZE") {
-            None => 1,
-            Some(text) => text.parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| {
-                ConfigError::Invalid { name: "DATABASE_POOL_SIZE", reason: "expected 1..64".into() }
-            })?,
-        };
+        let database_pool_size =
+            match lookup("DATABASE_POOL_SIZE") {
+                None => 1,
+                Some(text) => text.parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| {
+                    ConfigError::Invalid { name: "DATABASE_POOL_SIZE", reason: "expected 1..64".into() }
+                })?,
+            };
         let storage = crate::storage::StorageConfig::from_lookup(&lookup, &public_storage_url)
             .map_err(|reason| ConfigError::Invalid { name: "S3_*", reason })?;
         let replicate = crate::replicate::ReplicateConfig::from_lookup(&lookup)
@@ -147,8 +148,9 @@ mod tests {
 
     #[test]
     fn missing_database_url_is_named() {
-        let error =
-            Environment::from_lookup(lookup(&with_services(&[("SUPABASE_URL", "https://abc.supabase.co")]))).err().unwrap();
+        let error = Environment::from_lookup(lookup(&with_services(&[("SUPABASE_URL", "https://abc.supabase.co")])))
+            .err()
+            .unwrap();
         assert!(error.to_string().contains("DATABASE_URL"));
     }
 

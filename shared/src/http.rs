@@ -12,3 +12,20 @@ pub use response::{empty, ok, ok_with_status, CacheControl, Envelope};
 pub use route::{allow, api_segments, API_PREFIX};
 
 pub use lambda_http::{http::Method, http::StatusCode, Body, Request, Response};
+
+/// Runs a handler's work and turns its error, if any, into the error
+/// envelope: the one place where failures become HTTP.
+pub async fn respond(
+    request_id: &str,
+    work: impl std::future::Future<Output = Result<Response<Body>, ApiError>>,
+) -> Response<Body> {
+    match work.await {
+        Ok(response) => response,
+        Err(error) => {
+            if error.status().is_server_error() {
+                tracing::warn!(request_id, code = ?error.code, "request failed");
+            }
+            error.into_response(request_id)
+        }
+    }
+}

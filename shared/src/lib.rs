@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod flows;
 pub mod http;
 pub mod prompt;
 pub mod replicate;

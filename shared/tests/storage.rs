@@ -30,10 +30,8 @@ async fn put_head_get_delete() {
 async fn a_presigned_put_uploads_and_a_presigned_get_reads_back() {
     let storage = S3Server::shared().storage("http://unused");
     let input = InputPath::new(Uuid::new_v4(), ImageType::Jpeg);
-    let upload = storage
-        .presign_put(PRIVATE_BUCKET, &input.bucket_key(), "image/jpeg", Duration::from_secs(300))
-        .await
-        .unwrap();
+    let upload =
+        storage.presign_put(PRIVATE_BUCKET, &input.bucket_key(), "image/jpeg", Duration::from_secs(300)).await.unwrap();
     assert_eq!(upload.method, "PUT");
     assert!(upload.url.contains("X-Amz-Signature="));
     let http = reqwest::Client::new();

@@ -42,7 +42,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Preset {
     pub id: &'static str,
     pub label: &'static str,

@@ -62,9 +62,39 @@ pub fn path_uuid(value: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(value).map_err(|_| ApiError::not_found(what))
 }
 
-/// One query-string parameter.
+/// One query-string parameter: from API Gateway's parsed parameters, or from
+/// the URI when the request did not come through API Gateway.
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
-    request.query_string_parameters_ref().and_then(|params| params.first(name)).map(str::to_owned)
+    if let Some(value) = request.query_string_parameters_ref().and_then(|params| params.first(name)) {
+        return Some(value.to_owned());
+    }
+    request.uri().query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() && text.is_char_boundary(i + 3) => {
+                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -106,6 +136,19 @@ mod tests {
         for (request, code) in cases {
             assert_eq!(json_body::<Named>(&request).unwrap_err().code, code);
         }
+    }
+
+    #[test]
+    fn query_params_from_the_uri() {
+        let request = lambda_http::http::Request::builder()
+            .uri("/x?jobId=abc&name=a%20b+c&flag&bad=%zz")
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(query_param(&request, "jobId").as_deref(), Some("abc"));
+        assert_eq!(query_param(&request, "name").as_deref(), Some("a b c"));
+        assert_eq!(query_param(&request, "flag").as_deref(), Some(""));
+        assert_eq!(query_param(&request, "bad").as_deref(), Some("%zz"));
+        assert_eq!(query_param(&request, "missing"), None);
     }
 
     #[test]

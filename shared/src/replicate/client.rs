@@ -183,7 +183,7 @@ fn webhook_url_for_job(webhook_url: &str, job_id: Uuid) -> String {
 /// A Go-style duration, as Replicate's `Cancel-After` takes it: `10m`.
 fn cancel_after_header(timeout: Duration) -> String {
     let seconds = timeout.as_secs().max(1);
-    if seconds % 60 == 0 {
+    if seconds.is_multiple_of(60) {
         format!("{}m", seconds / 60)
     } else {
         format!("{seconds}s")

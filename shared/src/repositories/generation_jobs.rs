@@ -291,3 +291,27 @@ mod tests {
         assert_eq!(Transition::TimedOut.error(), Some(TIMEOUT_ERROR));
     }
 }
+
+/// A job with what it produced: the render id and its variants' image paths
+/// (index, path), in one statement.
+pub async fn get_job_with_outputs(
+    tx: &mut Tx,
+    id: Uuid,
+) -> Result<Option<(Job, Option<Uuid>, Vec<(i32, String)>)>, DbError> {
+    let sql = format!(
+        "select {columns}, r.id as render_id,
+                coalesce(array_agg(v.idx order by v.idx) filter (where v.id is not null), '{{}}') as variant_indexes,
+                coalesce(array_agg(v.image_path order by v.idx) filter (where v.id is not null), '{{}}') as variant_paths
+           from public.generation_jobs j
+           left join public.renders r on r.job_id = j.id
+           left join public.render_variants v on v.render_id = r.id
+          where j.id = $1
+          group by j.id, r.id",
+        columns = COLUMNS.split(", ").map(|c| format!("j.{c}")).collect::<Vec<_>>().join(", ")
+    );
+    let rows = tx.query(&sql, &[(&id, Type::UUID)]).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let indexes: Vec<i32> = row.get("variant_indexes");
+    let paths: Vec<String> = row.get("variant_paths");
+    Ok(Some((Job::from_row(row)?, row.get("render_id"), indexes.into_iter().zip(paths).collect())))
+}

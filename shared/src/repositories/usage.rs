@@ -98,3 +98,40 @@ mod tests {
         assert_eq!(end, Utc.with_ymd_and_hms(2028, 3, 1, 0, 0, 0).unwrap());
     }
 }
+
+/// What submit needs to decide, read in one statement: the profile's billing
+/// columns, this period's debits, and a job already made with the same
+/// idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaSnapshot {
+    pub price_id: Option<String>,
+    pub has_access: bool,
+    pub used: i64,
+    pub idempotent_job: Option<Uuid>,
+}
+
+pub async fn quota_snapshot(
+    tx: &mut Tx,
+    owner_id: Uuid,
+    period_start: DateTime<Utc>,
+    idempotency_key: Option<Uuid>,
+) -> Result<QuotaSnapshot, DbError> {
+    let row = tx
+        .query_one(
+            "select p.price_id, coalesce(p.has_access, false) as has_access,
+                    (select coalesce(sum(l.amount), 0)::int8 from public.usage_ledger l
+                      where l.owner_id = $1 and l.kind = 'generation_debit' and l.created_at >= $2) as used,
+                    (select j.id from public.generation_jobs j
+                      where $3::uuid is not null and j.owner_id = $1 and j.idempotency_key = $3) as idempotent_job
+               from (select 1) as one
+               left join public.profiles p on p.id = $1",
+            &[(&owner_id, Type::UUID), (&period_start, Type::TIMESTAMPTZ), (&idempotency_key, Type::UUID)],
+        )
+        .await?;
+    Ok(QuotaSnapshot {
+        price_id: row.get("price_id"),
+        has_access: row.get("has_access"),
+        used: row.get("used"),
+        idempotent_job: row.get("idempotent_job"),
+    })
+}

@@ -1,0 +1,12 @@
+//! Work that spans repositories and external services: submitting a
+//! generation, completing it (webhook, poll and sweeper share one path),
+//! refreshing or expiring a stale job, cancelling.
+
+pub mod cancel;
+pub mod complete;
+pub mod job_view;
+pub mod refresh;
+pub mod submit;
+pub mod sweep;
+
+pub use job_view::JobView;

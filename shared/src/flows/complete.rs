@@ -1,0 +1,236 @@
+//! Recording a prediction's end: the one path the webhook, the poll on
+//! `GET /generations/{id}` and the sweeper share.
+//!
+//! Exactly once, whatever the network does: the images are stored first
+//! under keys derived from the job (the render id is the job id), so a
+//! duplicate or retried delivery overwrites the same objects instead of
+//! leaving orphans; then one transaction records the delivery id, moves the
+//! job with a conditional update, and writes render, variants and the single
+//! debit. A concurrent duplicate blocks on the same rows and then finds the
+//! work done. A transient failure (storage down, output host unreachable)
+//! records nothing and is reported as such, so Replicate retries.
+
+use crate::app::Services;
+use crate::replicate::{OutputError, Prediction, PredictionStatus};
+use crate::repositories::generation_jobs::{self as jobs, Job, JobStatus, Transition};
+use crate::repositories::{renders, usage, webhook_events};
+use crate::storage::{render_key, PUBLIC_BUCKET};
+use futures_util::future::try_join_all;
+use uuid::Uuid;
+
+/// Where a prediction's result came from.
+#[derive(Debug, Clone)]
+pub enum Source<'a> {
+    /// A verified webhook delivery and its `webhook-id`.
+    Webhook { delivery_id: &'a str },
+    /// Our own poll of Replicate (get-job or the sweeper).
+    Poll,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded {
+        render_id: Uuid,
+    },
+    Failed,
+    Canceled,
+    /// Replicate is still working; the job moved to `processing` if it was starting.
+    StillRunning,
+    /// Nothing to do: duplicate delivery, unknown job, job already finished
+    /// or canceled, or a prediction that is not this job's.
+    Ignored(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteError {
+    /// Worth retrying later: nothing was recorded.
+    #[error("transient failure: {0}")]
+    Transient(String),
+}
+
+impl From<crate::db::DbError> for CompleteError {
+    fn from(error: crate::db::DbError) -> Self {
+        CompleteError::Transient(format!("database: {error}"))
+    }
+}
+
+/// The message a user sees for a failed prediction, never Replicate's raw text.
+const PREDICTION_FAILED: &str = "the image could not be generated; please try again";
+const BAD_OUTPUT: &str = "the image service returned an unusable result";
+
+pub async fn complete(
+    services: &Services,
+    job_id: Uuid,
+    prediction: &Prediction,
+    source: Source<'_>,
+) -> Result<Outcome, CompleteError> {
+    let delivery_id = match source {
+        Source::Webhook { delivery_id } => Some(delivery_id),
+        Source::Poll => None,
+    };
+    // A cheap look first, so duplicates do not download anything.
+    let mut tx = services.db.as_service().await?;
+    let Some(job) = jobs::get_job_by_id(&mut tx, job_id).await? else {
+        return Ok(Outcome::Ignored("unknown job"));
+    };
+    let already_delivered = match delivery_id {
+        Some(id) => webhook_events::delivery_recorded(&mut tx, id).await?,
+        None => false,
+    };
+    tx.commit().await?;
+    if already_delivered {
+        return Ok(Outcome::Ignored("duplicate delivery"));
+    }
+    if job.prediction_id.as_deref().is_some_and(|id| id != prediction.id) {
+        return Ok(Outcome::Ignored("prediction is not this job's"));
+    }
+    if !may_change(&job, prediction.status) {
+        return Ok(Outcome::Ignored("job already finished"));
+    }
+    match prediction.status {
+        PredictionStatus::Succeeded => succeed(services, &job, prediction, delivery_id).await,
+        PredictionStatus::Failed => {
+            finish(services, &job, delivery_id, Transition::Failed { error: PREDICTION_FAILED }, Outcome::Failed).await
+        }
+        PredictionStatus::Canceled | PredictionStatus::Aborted => {
+            finish(services, &job, delivery_id, Transition::Canceled, Outcome::Canceled).await
+        }
+        PredictionStatus::Starting | PredictionStatus::Processing => {
+            if job.status == JobStatus::Starting {
+                let mut tx = services.db.as_service().await?;
+                jobs::set_job_status(&mut tx, job.id, &Transition::Processing).await?;
+                tx.commit().await?;
+            }
+            Ok(Outcome::StillRunning)
+        }
+    }
+}
+
+/// Whether a result with `status` may still change this job: running jobs
+/// may end any way; a job the timeout failed may still succeed late;
+/// canceled and finished jobs never change again.
+fn may_change(job: &Job, status: PredictionStatus) -> bool {
+    match job.status {
+        JobStatus::Starting | JobStatus::Processing => true,
+        JobStatus::Failed => job.timed_out() && status == PredictionStatus::Succeeded,
+        JobStatus::Succeeded | JobStatus::Canceled => false,
+    }
+}
+
+async fn succeed(
+    services: &Services,
+    job: &Job,
+    prediction: &Prediction,
+    delivery_id: Option<&str>,
+) -> Result<Outcome, CompleteError> {
+    if prediction.output.is_empty() {
+        return finish(services, job, delivery_id, Transition::Failed { error: BAD_OUTPUT }, Outcome::Failed).await;
+    }
+    let render_id = job.id;
+    // Download and store every variant concurrently.
+    let stored = try_join_all(prediction.output.iter().enumerate().map(|(index, url)| async move {
+        let bytes = services.replicate.download_output(url).await?;
+        let key = render_key(render_id, index as i32);
+        services
+            .storage
+            .put(PUBLIC_BUCKET, &key, bytes, "image/jpeg")
+            .await
+            .map_err(|error| StoreError::Storage(error.to_string()))?;
+        Ok::<String, StoreError>(key)
+    }))
+    .await;
+    let keys = match stored {
+        Ok(keys) => keys,
+        Err(StoreError::Output(error)) if is_permanent(&error) => {
+            tracing::warn!(%error, job_id = %job.id, "unusable output");
+            remove_objects(services, render_id, prediction.output.len()).await;
+            return finish(services, job, delivery_id, Transition::Failed { error: BAD_OUTPUT }, Outcome::Failed).await;
+        }
+        Err(error) => {
+            remove_objects(services, render_id, prediction.output.len()).await;
+            return Err(CompleteError::Transient(error.to_string()));
+        }
+    };
+
+    let mut tx = services.db.as_service().await?;
+    if let Some(id) = delivery_id {
+        if !webhook_events::record_delivery(&mut tx, id, Some(job.id), "completed").await? {
+            return Ok(Outcome::Ignored("duplicate delivery"));
+        }
+    }
+    if jobs::set_job_status(&mut tx, job.id, &Transition::Succeeded).await?.is_none() {
+        // Another delivery or poll finished it first (then the objects are
+        // that render's), or it was canceled meanwhile (then they are orphans).
+        tx.rollback().await?;
+        let mut check = services.db.as_service().await?;
+        let now = jobs::get_job_by_id(&mut check, job.id).await?;
+        check.commit().await?;
+        if now.is_some_and(|j| j.status != JobStatus::Succeeded) {
+            remove_objects(services, render_id, keys.len()).await;
+        }
+        return Ok(Outcome::Ignored("job already finished"));
+    }
+    let new_render = renders::NewRender {
+        id: render_id,
+        job_id: job.id,
+        owner_id: job.owner_id,
+        mode: &job.mode,
+        room_type: job.room_type.as_deref(),
+        style: job.style.as_deref(),
+        cover_variant: 0,
+    };
+    renders::create_render(&mut tx, &new_render).await?;
+    for (index, key) in keys.iter().enumerate() {
+        let variant = renders::NewVariant { render_id, owner_id: job.owner_id, idx: index as i32, image_path: key };
+        renders::add_variant(&mut tx, &variant).await?;
+    }
+    usage::debit_generation(&mut tx, job.owner_id, job.id, 1).await?;
+    tx.commit().await?;
+    tracing::info!(job_id = %job.id, variants = keys.len(), "generation completed");
+    Ok(Outcome::Succeeded { render_id })
+}
+
+async fn finish(
+    services: &Services,
+    job: &Job,
+    delivery_id: Option<&str>,
+    transition: Transition<'_>,
+    outcome: Outcome,
+) -> Result<Outcome, CompleteError> {
+    let mut tx = services.db.as_service().await?;
+    if let Some(id) = delivery_id {
+        if !webhook_events::record_delivery(&mut tx, id, Some(job.id), "completed").await? {
+            return Ok(Outcome::Ignored("duplicate delivery"));
+        }
+    }
+    if jobs::set_job_status(&mut tx, job.id, &transition).await?.is_none() {
+        return Ok(Outcome::Ignored("job already finished"));
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StoreError {
+    #[error("{0}")]
+    Output(#[from] OutputError),
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+/// Outputs that will never become acceptable on a retry.
+fn is_permanent(error: &OutputError) -> bool {
+    matches!(
+        error,
+        OutputError::DisallowedUrl(_) | OutputError::Redirected | OutputError::TooLarge | OutputError::NotJpeg
+    )
+}
+
+/// Best effort: objects without a render must not linger.
+async fn remove_objects(services: &Services, render_id: Uuid, count: usize) {
+    for index in 0..count {
+        if let Err(error) = services.storage.delete(PUBLIC_BUCKET, &render_key(render_id, index as i32)).await {
+            tracing::warn!(%error, %render_id, "could not remove an orphan object");
+        }
+    }
+}

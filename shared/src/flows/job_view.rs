@@ -1,0 +1,56 @@
+//! A job as the API shows it (`GET /generations/{id}` and submit's answer).
+
+use crate::repositories::generation_jobs::Job;
+use crate::storage::Storage;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub id: Uuid,
+    pub status: &'static str,
+    pub mode: String,
+    pub room_type: Option<String>,
+    pub style: Option<String>,
+    pub prompt: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub render_id: Option<Uuid>,
+    pub variants: Vec<VariantView>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantView {
+    pub index: i32,
+    pub image_url: String,
+}
+
+impl JobView {
+    pub fn new(job: &Job, render_id: Option<Uuid>, variants: &[(i32, String)], storage: &Storage) -> Self {
+        JobView {
+            id: job.id,
+            status: job.status.as_str(),
+            mode: job.mode.clone(),
+            room_type: job.room_type.clone(),
+            style: job.style.clone(),
+            prompt: job.prompt.clone(),
+            created_at: job.created_at,
+            completed_at: job.completed_at,
+            error: job.error.clone(),
+            render_id,
+            variants: variants
+                .iter()
+                .map(|(index, path)| VariantView { index: *index, image_url: storage.public_url(path) })
+                .collect(),
+        }
+    }
+
+    /// A job that has produced nothing yet.
+    pub fn pending(job: &Job, storage: &Storage) -> Self {
+        Self::new(job, None, &[], storage)
+    }
+}

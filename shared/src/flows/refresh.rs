@@ -1,0 +1,65 @@
+//! Keeping jobs moving when webhooks do not arrive: a stale job is polled at
+//! Replicate (at most once per interval across all callers, claimed through
+//! the database) and completed, and a job past the timeout becomes `failed`
+//! so its owner can generate again. Used by `GET /generations/{id}` and the
+//! sweeper.
+
+use super::complete::{self, Outcome, Source};
+use crate::app::Services;
+use crate::config::JOB_TIMEOUT;
+use crate::repositories::generation_jobs::{self as jobs, Job, Transition};
+use chrono::Utc;
+use std::time::Duration;
+
+/// A job without news for this long is worth asking Replicate about.
+pub const STALE_AFTER: Duration = Duration::from_secs(20);
+/// At most one poll per job in this interval, whoever asks.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// Nothing was due, or another caller holds the poll.
+    Unchanged,
+    Polled,
+    Completed,
+    Expired,
+}
+
+fn age(job: &Job) -> Duration {
+    (Utc::now() - job.created_at).to_std().unwrap_or_default()
+}
+
+/// Polls or expires `job` if it is stale. Failures to reach Replicate leave
+/// the job as it is (the next call tries again); they are not the caller's
+/// problem.
+pub async fn refresh_if_stale(services: &Services, job: &Job) -> Result<Refreshed, crate::db::DbError> {
+    if job.status.is_terminal() || age(job) < STALE_AFTER {
+        return Ok(Refreshed::Unchanged);
+    }
+    let mut tx = services.db.as_service().await?;
+    let claimed = jobs::claim_poll(&mut tx, job.id, POLL_INTERVAL).await?;
+    tx.commit().await?;
+    if !claimed {
+        return Ok(Refreshed::Unchanged);
+    }
+    if let Some(prediction_id) = &job.prediction_id {
+        match services.replicate.get_prediction(prediction_id).await {
+            Ok(prediction) => match complete::complete(services, job.id, &prediction, Source::Poll).await {
+                Ok(Outcome::Succeeded { .. } | Outcome::Failed | Outcome::Canceled) => return Ok(Refreshed::Completed),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, job_id = %job.id, "completing after a poll failed"),
+            },
+            Err(error) => tracing::warn!(%error, job_id = %job.id, "polling Replicate failed"),
+        }
+    }
+    if age(job) >= JOB_TIMEOUT {
+        let mut tx = services.db.as_service().await?;
+        let expired = jobs::set_job_status(&mut tx, job.id, &Transition::TimedOut).await?;
+        tx.commit().await?;
+        if expired.is_some() {
+            tracing::info!(job_id = %job.id, "generation timed out");
+            return Ok(Refreshed::Expired);
+        }
+    }
+    Ok(Refreshed::Polled)
+}

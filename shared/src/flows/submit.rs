@@ -1,0 +1,357 @@
+//! `POST /generations`: from a validated request to a job at Replicate.
+//!
+//! Order matters for money and fairness: validate everything (inputs must be
+//! the caller's own images) before touching the database; create the job
+//! under the database's one-in-flight rule and the plan's quota; only then
+//! call Replicate. If Replicate refuses or is down, the job ends `failed`
+//! right away, so the user is never left blocked and nothing is charged
+//! (charging happens only when a job succeeds).
+
+use crate::app::Services;
+use crate::auth::VerifiedUser;
+use crate::config::{self, Mode};
+use crate::db::DbError;
+use crate::http::{ApiError, ErrorCode};
+use crate::prompt::{build_prompt, MAX_USER_TEXT_CHARS};
+use crate::replicate::ReplicateError;
+use crate::repositories::generation_jobs::{self as jobs, Job, NewJob, Transition};
+use crate::repositories::usage;
+use crate::storage::{ImageType, InputPath, InputPathError, PRIVATE_BUCKET};
+use serde::Deserialize;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Largest input image accepted (API.md).
+pub const MAX_INPUT_BYTES: u64 = 15 * 1024 * 1024;
+/// Replicate reads inputs through presigned GETs that outlive the job timeout.
+pub const INPUT_URL_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitRequest {
+    pub mode: String,
+    pub room_type: Option<String>,
+    pub style: Option<String>,
+    pub prompt: Option<String>,
+    pub input1_path: Option<String>,
+    pub input2_path: Option<String>,
+    pub idempotency_key: Option<Uuid>,
+}
+
+/// A request that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSubmission {
+    pub mode: Mode,
+    pub room_type: Option<&'static config::Preset>,
+    pub style: Option<&'static config::Preset>,
+    pub prompt: Option<String>,
+    pub inputs: Vec<InputPath>,
+    pub idempotency_key: Option<Uuid>,
+}
+
+pub enum SubmitOutcome {
+    /// A new job (202).
+    Created(Job),
+    /// The same request with the same idempotency key: the earlier job (200).
+    Replayed(Job),
+}
+
+/// Checks everything that needs no I/O. Errors name the field.
+pub fn validate(request: &SubmitRequest, owner: Uuid) -> Result<ValidSubmission, ApiError> {
+    let mode = Mode::parse(&request.mode)
+        .ok_or_else(|| ApiError::invalid_field("mode", "must be one of redesign, staging, compose, imagine"))?;
+    let room_type = preset(request.room_type.as_deref(), config::room_type, "roomType")?;
+    let style = preset(request.style.as_deref(), config::style, "style")?;
+    let prompt = request.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
+    if prompt.as_ref().is_some_and(|p| p.chars().count() > MAX_USER_TEXT_CHARS) {
+        return Err(ApiError::invalid_field("prompt", &format!("must be at most {MAX_USER_TEXT_CHARS} characters")));
+    }
+    let input = |field: &str, value: &Option<String>| -> Result<Option<InputPath>, ApiError> {
+        value
+            .as_deref()
+            .map(|path| {
+                InputPath::parse_owned(path, owner).map_err(|error| match error {
+                    InputPathError::NotOwned => ApiError::forbidden(format!("{field} is not one of your uploads")),
+                    InputPathError::Malformed => {
+                        ApiError::invalid_field(field, "must be a path returned by POST /uploads")
+                    }
+                })
+            })
+            .transpose()
+    };
+    let input1 = input("input1Path", &request.input1_path)?;
+    let input2 = input("input2Path", &request.input2_path)?;
+    let inputs = match (mode, input1, input2) {
+        (Mode::Redesign | Mode::Staging, Some(first), None) => vec![first],
+        (Mode::Compose, Some(first), Some(second)) => vec![first, second],
+        (Mode::Imagine, None, None) if prompt.is_some() => vec![],
+        (Mode::Imagine, None, None) => return Err(ApiError::invalid_field("prompt", "is required for imagine")),
+        (Mode::Imagine, _, _) => return Err(ApiError::validation("imagine takes no input images")),
+        (Mode::Compose, _, _) => {
+            return Err(ApiError::validation("compose needs input1Path (the room) and input2Path (the item)"))
+        }
+        (_, None, _) => return Err(ApiError::invalid_field("input1Path", "is required for this mode")),
+        (_, Some(_), Some(_)) => return Err(ApiError::invalid_field("input2Path", "is only used by compose")),
+    };
+    Ok(ValidSubmission { mode, room_type, style, prompt, inputs, idempotency_key: request.idempotency_key })
+}
+
+fn preset(
+    value: Option<&str>,
+    find: fn(&str) -> Option<&'static config::Preset>,
+    field: &str,
+) -> Result<Option<&'static config::Preset>, ApiError> {
+    value
+        .map(|id| find(id).ok_or_else(|| ApiError::invalid_field(field, "is not a known preset (see GET /presets)")))
+        .transpose()
+}
+
+/// Each input must exist in storage, be within the size limit and really be
+/// an image of an accepted type (checked on its bytes, not its label).
+async fn check_inputs(services: &Services, inputs: &[InputPath]) -> Result<(), ApiError> {
+    for input in inputs {
+        let key = input.bucket_key();
+        let (head, prefix) = tokio::join!(
+            services.storage.head(PRIVATE_BUCKET, &key),
+            services.storage.get_prefix(PRIVATE_BUCKET, &key, 16)
+        );
+        let missing = || ApiError::validation(format!("{} has not been uploaded", input.db_path()));
+        let head = head.map_err(storage_unavailable)?.ok_or_else(missing)?;
+        let prefix = prefix.map_err(storage_unavailable)?.ok_or_else(missing)?;
+        if head.size > MAX_INPUT_BYTES {
+            return Err(ApiError::validation(format!("{} is larger than 15 MiB", input.db_path())));
+        }
+        if ImageType::sniff(&prefix).is_none() {
+            return Err(ApiError::validation(format!("{} is not a JPEG, PNG or WebP image", input.db_path())));
+        }
+    }
+    Ok(())
+}
+
+fn storage_unavailable(error: crate::storage::StorageError) -> ApiError {
+    tracing::warn!(%error, "storage unavailable during submit");
+    ApiError::unavailable()
+}
+
+fn same_request(job: &Job, submission: &ValidSubmission) -> bool {
+    let paths: Vec<String> = submission.inputs.iter().map(InputPath::db_path).collect();
+    job.mode == submission.mode.as_str()
+        && job.room_type.as_deref() == submission.room_type.map(|p| p.id)
+        && job.style.as_deref() == submission.style.map(|p| p.id)
+        && job.prompt == submission.prompt
+        && job.input1_path.as_deref() == paths.first().map(String::as_str)
+        && job.input2_path.as_deref() == paths.get(1).map(String::as_str)
+}
+
+async fn replay(services: &Services, job_id: Uuid, submission: &ValidSubmission) -> Result<SubmitOutcome, ApiError> {
+    let tx = services.db.as_service().await?;
+    let mut tx = tx;
+    let job = jobs::get_job_by_id(&mut tx, job_id).await?.ok_or_else(ApiError::internal)?;
+    tx.commit().await?;
+    if same_request(&job, submission) {
+        Ok(SubmitOutcome::Replayed(job))
+    } else {
+        Err(ApiError::conflict(ErrorCode::IdempotencyMismatch, "this idempotency key was used for a different request"))
+    }
+}
+
+/// Validates, creates the job and starts the prediction.
+pub async fn submit(
+    services: &Services,
+    user: &VerifiedUser,
+    request: &SubmitRequest,
+) -> Result<SubmitOutcome, ApiError> {
+    let submission = validate(request, user.user_id())?;
+    check_inputs(services, &submission.inputs).await?;
+    let job = match create_job(services, user.user_id(), &submission).await? {
+        Ok(job) => job,
+        Err(existing) => return replay(services, existing, &submission).await,
+    };
+    start_prediction(services, job, &submission).await.map(SubmitOutcome::Created)
+}
+
+/// Creates the job under the quota and the one-in-flight rule; `Err(id)` is
+/// an earlier job with the same idempotency key.
+async fn create_job(
+    services: &Services,
+    owner: Uuid,
+    submission: &ValidSubmission,
+) -> Result<Result<Job, Uuid>, ApiError> {
+    let (period_start, _) = usage::month_period(chrono::Utc::now());
+    let mut tx = services.db.as_service().await?;
+    let snapshot = usage::quota_snapshot(&mut tx, owner, period_start, submission.idempotency_key).await?;
+    if let Some(existing) = snapshot.idempotent_job {
+        return Ok(Err(existing));
+    }
+    let plan = services.env.plans.resolve(snapshot.price_id.as_deref(), snapshot.has_access);
+    if snapshot.used >= plan.monthly_generations {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceeded,
+            format!("your {} plan's {} generations this month are used up", plan.label, plan.monthly_generations),
+        )
+        .with_details(
+            serde_json::json!({ "plan": plan.id, "used": snapshot.used, "limit": plan.monthly_generations }),
+        ));
+    }
+    let paths: Vec<String> = submission.inputs.iter().map(InputPath::db_path).collect();
+    let new_job = NewJob {
+        owner_id: owner,
+        mode: submission.mode.as_str(),
+        room_type: submission.room_type.map(|p| p.id),
+        style: submission.style.map(|p| p.id),
+        input1_path: paths.first().map(String::as_str),
+        input2_path: paths.get(1).map(String::as_str),
+        prompt: submission.prompt.as_deref(),
+        idempotency_key: submission.idempotency_key,
+    };
+    match jobs::create_job(&mut tx, &new_job).await {
+        Ok(job) => {
+            tx.commit().await?;
+            Ok(Ok(job))
+        }
+        Err(error) if error.is_unique_violation_of(jobs::INFLIGHT_INDEX) => Err(ApiError::conflict(
+            ErrorCode::TooManyInflight,
+            "a generation is already in progress; wait for it to finish or cancel it",
+        )),
+        // A concurrent submit with the same key won the race.
+        Err(error) if error.is_unique_violation_of(jobs::IDEMPOTENCY_INDEX) => {
+            let key = submission.idempotency_key.ok_or(DbError::NotFound)?;
+            let mut tx = services.db.as_service().await?;
+            let existing = jobs::get_job_by_idempotency_key(&mut tx, owner, key).await?.ok_or(DbError::NotFound)?;
+            tx.commit().await?;
+            Ok(Err(existing.id))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Presigns the inputs, builds the prompt and creates the prediction; on any
+/// refusal the job ends `failed` with a message for the user.
+pub async fn start_prediction(services: &Services, job: Job, submission: &ValidSubmission) -> Result<Job, ApiError> {
+    let mut urls = Vec::with_capacity(submission.inputs.len());
+    for input in &submission.inputs {
+        match services.storage.presign_get(PRIVATE_BUCKET, &input.bucket_key(), INPUT_URL_LIFETIME).await {
+            Ok(url) => urls.push(url),
+            Err(error) => {
+                tracing::warn!(%error, "presigning an input failed");
+                fail_job(services, job.id, "storage was unavailable; please try again").await?;
+                return Err(ApiError::unavailable().with_details(serde_json::json!({ "jobId": job.id })));
+            }
+        }
+    }
+    let prompt = build_prompt(submission.mode, submission.room_type, submission.style, submission.prompt.as_deref());
+    match services.replicate.create_prediction(job.id, &prompt, &urls).await {
+        Ok(prediction) => {
+            let mut tx = services.db.as_service().await?;
+            let attached = jobs::attach_prediction(&mut tx, job.id, &prediction.id).await?;
+            tx.commit().await?;
+            Ok(attached.unwrap_or(job))
+        }
+        Err(error) => {
+            let (code, message) = match &error {
+                ReplicateError::RateLimited { .. } => {
+                    (ErrorCode::RateLimited, "the image service is busy; please try again in a moment")
+                }
+                ReplicateError::Rejected { .. } => (ErrorCode::UpstreamError, "the image service refused this request"),
+                _ => (ErrorCode::UpstreamError, "the image service is unavailable; please try again"),
+            };
+            tracing::warn!(%error, job_id = %job.id, "creating the prediction failed");
+            fail_job(services, job.id, message).await?;
+            Err(ApiError::new(code, message).with_details(serde_json::json!({ "jobId": job.id })))
+        }
+    }
+}
+
+async fn fail_job(services: &Services, job_id: Uuid, message: &str) -> Result<(), ApiError> {
+    let mut tx = services.db.as_service().await?;
+    jobs::set_job_status(&mut tx, job_id, &Transition::Failed { error: message }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `POST /generations/{id}/retry`: a new job with a failed (or canceled)
+/// job's settings and inputs, under the same rules as a submit.
+pub async fn retry(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Result<Job, ApiError> {
+    let mut tx = services.db.as_user(user).await?;
+    let original = jobs::get_job_by_id(&mut tx, job_id).await?.ok_or_else(|| ApiError::not_found("generation"))?;
+    tx.commit().await?;
+    if !matches!(original.status, jobs::JobStatus::Failed | jobs::JobStatus::Canceled) {
+        return Err(ApiError::conflict(
+            ErrorCode::ResourceConflict,
+            "only a failed or canceled generation can be retried",
+        ));
+    }
+    let request = SubmitRequest {
+        mode: original.mode.clone(),
+        room_type: original.room_type.clone(),
+        style: original.style.clone(),
+        prompt: original.prompt.clone(),
+        input1_path: original.input1_path.clone(),
+        input2_path: original.input2_path.clone(),
+        idempotency_key: None,
+    };
+    match submit(services, user, &request).await? {
+        SubmitOutcome::Created(job) | SubmitOutcome::Replayed(job) => Ok(job),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(mode: &str) -> SubmitRequest {
+        SubmitRequest {
+            mode: mode.into(),
+            room_type: None,
+            style: None,
+            prompt: None,
+            input1_path: None,
+            input2_path: None,
+            idempotency_key: None,
+        }
+    }
+
+    fn path(owner: Uuid) -> String {
+        InputPath::new(owner, ImageType::Jpeg).db_path()
+    }
+
+    #[test]
+    fn inputs_per_mode() {
+        let me = Uuid::new_v4();
+        let one = SubmitRequest { input1_path: Some(path(me)), ..request("redesign") };
+        assert_eq!(validate(&one, me).unwrap().inputs.len(), 1);
+        assert_eq!(validate(&SubmitRequest { mode: "staging".into(), ..one.clone() }, me).unwrap().inputs.len(), 1);
+        assert!(validate(&SubmitRequest { mode: "compose".into(), ..one.clone() }, me).is_err());
+        let two = SubmitRequest { input2_path: Some(path(me)), mode: "compose".into(), ..one.clone() };
+        assert_eq!(validate(&two, me).unwrap().inputs.len(), 2);
+        assert!(validate(&SubmitRequest { mode: "redesign".into(), ..two.clone() }, me).is_err());
+        assert!(validate(&request("redesign"), me).is_err());
+        assert!(validate(&request("imagine"), me).is_err(), "imagine needs a prompt");
+        let imagine = SubmitRequest { prompt: Some("a loft".into()), ..request("imagine") };
+        assert!(validate(&imagine, me).unwrap().inputs.is_empty());
+        assert!(validate(&SubmitRequest { input1_path: Some(path(me)), ..imagine }, me).is_err());
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let me = Uuid::new_v4();
+        let cases = [
+            (request("paint"), "mode"),
+            (SubmitRequest { room_type: Some("dungeon".into()), ..request("imagine") }, "roomType"),
+            (SubmitRequest { style: Some("gothic".into()), ..request("imagine") }, "style"),
+            (SubmitRequest { prompt: Some("x".repeat(MAX_USER_TEXT_CHARS + 1)), ..request("imagine") }, "prompt"),
+            (SubmitRequest { input1_path: Some("private/../x.jpg".into()), ..request("redesign") }, "input1Path"),
+        ];
+        for (request, field) in cases {
+            let error = validate(&request, me).unwrap_err();
+            assert_eq!(error.code, ErrorCode::ValidationError);
+            assert!(error.details.unwrap().get(field).is_some(), "{field}");
+        }
+    }
+
+    #[test]
+    fn another_users_upload_is_forbidden() {
+        let request = SubmitRequest { input1_path: Some(path(Uuid::new_v4())), ..request("redesign") };
+        assert_eq!(validate(&request, Uuid::new_v4()).unwrap_err().code, ErrorCode::Forbidden);
+    }
+}

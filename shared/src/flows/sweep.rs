@@ -1,0 +1,38 @@
+//! The scheduled sweep: every stuck job is polled, completed or expired, so
+//! no user stays blocked by a job nobody asks about.
+
+use super::refresh::{refresh_if_stale, Refreshed, STALE_AFTER};
+use crate::app::Services;
+use crate::repositories::generation_jobs as jobs;
+
+/// Jobs handled per run; a run takes seconds, the schedule is every minute.
+pub const BATCH: i64 = 100;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub examined: usize,
+    pub completed: usize,
+    pub expired: usize,
+    pub errors: usize,
+}
+
+pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbError> {
+    let mut tx = services.db.as_service().await?;
+    let stale = jobs::list_stale_jobs(&mut tx, STALE_AFTER, BATCH).await?;
+    tx.commit().await?;
+    let mut report = SweepReport { examined: stale.len(), ..SweepReport::default() };
+    for job in &stale {
+        // Boxed: the refresh future nests poll, download, storage and database
+        // futures deeply enough to strain the compiler's layout limits.
+        match Box::pin(refresh_if_stale(services, job)).await {
+            Ok(Refreshed::Completed) => report.completed += 1,
+            Ok(Refreshed::Expired) => report.expired += 1,
+            Ok(_) => {}
+            Err(error) => {
+                report.errors += 1;
+                tracing::warn!(%error, job_id = %job.id, "sweeping a job failed");
+            }
+        }
+    }
+    Ok(report)
+}
