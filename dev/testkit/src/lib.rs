@@ -12,6 +12,8 @@ pub mod app;
 pub mod flight_counter;
 pub mod public_objects;
 pub mod s3;
+pub mod stack;
 
 pub use app::{TestApp, TestUser};
 pub use migrate;
+pub use stack::{S3Choice, TestStack};

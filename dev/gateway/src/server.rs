@@ -1,0 +1,79 @@
+//! HTTP/1.1 server turning requests into `lambda_http` requests and back.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use shared::app::Services;
+use shared::http::Body;
+use shared::storage::PUBLIC_BUCKET;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// API Gateway refuses payloads over 10 MB; so does this.
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+const PUBLIC_OBJECTS: &str = "/storage/v1/object/public/";
+
+/// Serves until the task is dropped.
+pub async fn serve(listener: TcpListener, services: Arc<Services>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let services = services.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let services = services.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&services, request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+async fn handle(services: &Services, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    if let Some(key) = request.uri().path().strip_prefix(PUBLIC_OBJECTS) {
+        return public_object(services, key).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return plain(413, "payload too large"),
+    };
+    let body = match String::from_utf8(bytes.to_vec()) {
+        Ok(text) if text.is_empty() => Body::Empty,
+        Ok(text) => Body::Text(text),
+        Err(_) => Body::Binary(bytes.to_vec()),
+    };
+    let request = lambda_http::http::Request::from_parts(parts, body);
+    let response = crate::dispatch(services, request).await;
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+async fn public_object(services: &Services, path: &str) -> hyper::Response<Full<Bytes>> {
+    let Some(key) = path.strip_prefix(&format!("{PUBLIC_BUCKET}/")) else { return plain(404, "not found") };
+    if key.split('/').any(|segment| segment == ".." || segment.is_empty()) {
+        return plain(404, "not found");
+    }
+    match services.storage.get(PUBLIC_BUCKET, key).await {
+        Ok(Some(bytes)) => hyper::Response::builder()
+            .status(200)
+            .header("content-type", "image/jpeg")
+            .header("cache-control", "public, max-age=31536000, immutable")
+            .body(Full::new(Bytes::from(bytes)))
+            .unwrap_or_else(|_| plain(500, "response")),
+        Ok(None) => plain(404, "not found"),
+        Err(_) => plain(503, "storage unavailable"),
+    }
+}
+
+fn plain(status: u16, message: &'static str) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from_static(message.as_bytes())));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}

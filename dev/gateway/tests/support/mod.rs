@@ -1,0 +1,128 @@
+//! Drives the whole system over HTTP: the dev gateway in front of the real
+//! handlers, a fresh database, the S3 server and the Replicate simulator.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use testkit::{S3Choice, TestStack, TestUser};
+use uuid::Uuid;
+
+pub struct Api {
+    pub stack: TestStack,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Api {
+    pub async fn start() -> Self {
+        Self::start_with(S3Choice::Shared).await
+    }
+
+    pub async fn start_with(s3: S3Choice) -> Self {
+        let mut stack = TestStack::spawn_with(s3).await;
+        let listener = stack.take_listener();
+        let server = tokio::spawn(gateway::serve(listener, stack.services.clone()));
+        Api { stack, http: reqwest::Client::new(), server }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, user: Option<&TestUser>, body: Option<Value>) -> (u16, Value) {
+        let mut request =
+            self.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), self.stack.api_url(path));
+        if let Some(user) = user {
+            request = request.bearer_auth(&user.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `POST /uploads`, then the presigned PUT of a real JPEG, as a browser does.
+    pub async fn upload(&self, user: &TestUser) -> String {
+        let image = testkit::stack::test_jpeg(96, 64);
+        let (status, ticket) = self
+            .call("POST", "/uploads", Some(user), Some(json!({"contentType": "image/jpeg", "sizeBytes": image.len()})))
+            .await;
+        assert_eq!(status, 200, "{ticket}");
+        let data = &ticket["data"];
+        let mut put = self.http.put(data["uploadUrl"].as_str().unwrap()).body(image);
+        for (name, value) in data["headers"].as_object().unwrap() {
+            put = put.header(name, value.as_str().unwrap());
+        }
+        let uploaded = put.send().await.unwrap();
+        assert!(uploaded.status().is_success(), "upload: {}", uploaded.status());
+        data["path"].as_str().unwrap().to_string()
+    }
+
+    pub async fn submit_redesign(&self, user: &TestUser, input: &str) -> (u16, Value) {
+        self.call(
+            "POST",
+            "/generations",
+            Some(user),
+            Some(json!({"mode": "redesign", "roomType": "living_room", "style": "japandi", "input1Path": input})),
+        )
+        .await
+    }
+
+    pub async fn submit_imagine(&self, user: &TestUser) -> (u16, Value) {
+        self.call("POST", "/generations", Some(user), Some(json!({"mode": "imagine", "prompt": "a sunny loft"}))).await
+    }
+
+    pub async fn job(&self, user: &TestUser, id: &str) -> Value {
+        let (status, body) = self.call("GET", &format!("/generations/{id}"), Some(user), None).await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].clone()
+    }
+
+    /// Polls `GET /generations/{id}` until the job reaches `status`.
+    pub async fn wait_for(&self, user: &TestUser, id: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let job = self.job(user, id).await;
+            if job["status"] == status {
+                return job;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "job {id} stuck at {job}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn count(&self, table_and_filter: &str) -> i64 {
+        self.stack.app.count(table_and_filter).await
+    }
+
+    /// Moves a job's creation time into the past (to play staleness and timeouts).
+    pub async fn age_job(&self, id: &str, seconds: i64) {
+        let id = Uuid::parse_str(id).unwrap();
+        self.stack
+            .app
+            .admin()
+            .execute(
+                "update public.generation_jobs set created_at = now() - make_interval(secs => $2), last_polled_at = null where id = $1",
+                &[&id, &(seconds as f64)],
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn prediction_id(&self, job_id: &str) -> String {
+        let id = Uuid::parse_str(job_id).unwrap();
+        let row = self
+            .stack
+            .app
+            .admin()
+            .query_one("select prediction_id from public.generation_jobs where id = $1", &[&id])
+            .await
+            .unwrap();
+        row.get::<_, Option<String>>(0).expect("prediction attached")
+    }
+}
