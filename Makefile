@@ -19,7 +19,7 @@ test-direct:
 	$(CARGO) test --workspace
 
 test-pgbouncer:
-	TEST_VIA_PGBOUNCER=1 $(CARGO) test --workspace --tests
+	TEST_VIA_PGBOUNCER=1 $(CARGO) test --workspace --tests --exclude replicate-sim
 
 ## Local stack: PostgreSQL with migrations and demo data (grows with the
 ## functions). Ctrl-C stops it.

@@ -51,6 +51,9 @@ fn answers(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
 }
 
+// The shared server outlives the test process on purpose (`make test` stops
+// it), so not every path waits for the child.
+#[allow(clippy::zombie_processes)]
 fn spawn(root: &Path, port: u16) -> Child {
     for bucket in [PUBLIC_BUCKET, PRIVATE_BUCKET] {
         fs::create_dir_all(root.join(bucket)).expect("create bucket dir");

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_http(|services, request| get_job::handle(services, request)).await
+    shared::app::run_http(get_job::handle).await
 }

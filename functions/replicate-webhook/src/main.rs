@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_http(|services, request| replicate_webhook::handle(services, request)).await
+    shared::app::run_http(replicate_webhook::handle).await
 }

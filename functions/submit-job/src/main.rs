@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_http(|services, request| submit_job::handle(services, request)).await
+    shared::app::run_http(submit_job::handle).await
 }

@@ -275,23 +275,6 @@ pub async fn list_stale_jobs(tx: &mut Tx, older_than: std::time::Duration, limit
     tx.query(&sql, &[(&seconds, Type::FLOAT8), (&limit, Type::INT8)]).await?.iter().map(Job::from_row).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_round_trip_and_terminality() {
-        for status in
-            [JobStatus::Starting, JobStatus::Processing, JobStatus::Succeeded, JobStatus::Failed, JobStatus::Canceled]
-        {
-            assert_eq!(JobStatus::parse(status.as_str()), Some(status));
-        }
-        assert!(!JobStatus::Processing.is_terminal());
-        assert!(JobStatus::Canceled.is_terminal());
-        assert_eq!(Transition::TimedOut.error(), Some(TIMEOUT_ERROR));
-    }
-}
-
 /// A job with what it produced: the render id and its variants' image paths
 /// (index, path), in one statement.
 pub async fn get_job_with_outputs(
@@ -314,4 +297,21 @@ pub async fn get_job_with_outputs(
     let indexes: Vec<i32> = row.get("variant_indexes");
     let paths: Vec<String> = row.get("variant_paths");
     Ok(Some((Job::from_row(row)?, row.get("render_id"), indexes.into_iter().zip(paths).collect())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_terminality() {
+        for status in
+            [JobStatus::Starting, JobStatus::Processing, JobStatus::Succeeded, JobStatus::Failed, JobStatus::Canceled]
+        {
+            assert_eq!(JobStatus::parse(status.as_str()), Some(status));
+        }
+        assert!(!JobStatus::Processing.is_terminal());
+        assert!(JobStatus::Canceled.is_terminal());
+        assert_eq!(Transition::TimedOut.error(), Some(TIMEOUT_ERROR));
+    }
 }

@@ -126,3 +126,104 @@ impl Api {
         row.get::<_, Option<String>>(0).expect("prediction attached")
     }
 }
+
+// --- Helpers for pipeline_attacks.rs and pipeline_faults.rs ---
+
+/// A response with its headers, for checks on the envelope and `x-request-id`.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Api {
+    /// Any request: a bearer token or none, a raw body with its content type
+    /// or none, extra headers. Answers status, headers and the JSON body.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, String)],
+    ) -> RawResponse {
+        let mut request =
+            self.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), self.stack.api_url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some((content_type, bytes)) = body {
+            request = request.header("content-type", content_type).body(bytes);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        RawResponse { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+
+    /// POSTs `body` to the webhook endpoint (`?jobId=` when given) with
+    /// exactly the `webhook-*` headers passed.
+    pub async fn post_webhook(&self, job_id: Option<&str>, headers: &[(&str, String)], body: &[u8]) -> RawResponse {
+        let path = match job_id {
+            Some(id) => format!("/webhooks/replicate?jobId={id}"),
+            None => "/webhooks/replicate".to_string(),
+        };
+        self.call_raw("POST", &path, None, Some(("application/json", body.to_vec())), headers).await
+    }
+
+    /// POSTs `body` signed with the simulator's secret, as Replicate would.
+    pub async fn post_signed_webhook(&self, job_id: Option<&str>, body: &[u8]) -> RawResponse {
+        let id = format!("msg_{}", Uuid::new_v4().simple());
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = replicate_sim::sign(self.stack.sim.webhook_secret(), &id, timestamp, body);
+        let headers =
+            [("webhook-id", id), ("webhook-timestamp", timestamp.to_string()), ("webhook-signature", signature)];
+        self.post_webhook(job_id, &headers, body).await
+    }
+
+    /// Rows a job left behind: (renders, variants, debits, webhook events).
+    pub async fn job_effects(&self, job_id: &str) -> (i64, i64, i64, i64) {
+        (
+            self.count(&format!("public.renders where job_id = '{job_id}'")).await,
+            self.count(&format!("public.render_variants where image_path like 'renders/{job_id}/%'")).await,
+            self.count(&format!("public.usage_ledger where meta->>'jobId' = '{job_id}'")).await,
+            self.count(&format!("public.webhook_events where job_id = '{job_id}'")).await,
+        )
+    }
+
+    /// The job's status and error straight from the database (no refresh).
+    pub async fn job_row(&self, job_id: &str) -> (String, Option<String>) {
+        let id = Uuid::parse_str(job_id).unwrap();
+        let row = self
+            .stack
+            .app
+            .admin()
+            .query_one("select status, error from public.generation_jobs where id = $1", &[&id])
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    }
+
+    /// Whether the public bucket holds variant `index` of the render of `job_id`.
+    pub async fn render_object_exists(&self, job_id: &str, index: i32) -> bool {
+        let key = shared::storage::render_key(Uuid::parse_str(job_id).unwrap(), index);
+        self.stack.services.storage.get(shared::storage::PUBLIC_BUCKET, &key).await.expect("storage read").is_some()
+    }
+}
+
+/// Polls `check` every 50 ms until it holds; panics with `what` after `seconds`.
+pub async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
