@@ -20,6 +20,12 @@ pub async fn dispatch(services: &Services, request: Request) -> Response<Body> {
         Some(["generations", _]) => get_job::handle(services, request).await,
         Some(["generations", _, "cancel"]) => cancel_job::handle(services, request).await,
         Some(["webhooks", "replicate"]) => replicate_webhook::handle(services, request).await,
+        Some(["renders", ..]) => renders::handle(services, request).await,
+        Some(["collections", ..]) | Some(["favorites", "toggle"]) => collections::handle(services, request).await,
+        Some(["community"]) => community::handle(services, request).await,
+        Some(["admin", "community", ..]) => community_admin::handle(services, request).await,
+        Some(["usage"]) => usage::handle(services, request).await,
+        Some(["presets"]) => presets::handle(services, request).await,
         _ => {
             let request_id = http::request_id(&request);
             ApiError::not_found("route").into_response(&request_id)
