@@ -4,7 +4,12 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: deps test test-direct test-pgbouncer dev migrate lint fmt clean-test-servers
+.PHONY: deps test test-direct test-pgbouncer dev migrate lint fmt clean-test-servers build deploy deploy-cargo-lambda
+
+# Every Lambda of template.yaml.
+FUNCTIONS := uploads submit-job get-job cancel-job replicate-webhook sweep-jobs \
+             renders collections community community-admin usage presets
+STACK ?= interior-render
 
 deps:
 	@dev/scripts/install-deps.sh
@@ -34,6 +39,31 @@ migrate:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@command -v cfn-lint >/dev/null || pip install --quiet cfn-lint
+	cfn-lint template.yaml
+
+## arm64 Lambda binaries, one cargo build for the whole workspace (shared
+## dependencies compiled once): target/lambda/<function>/bootstrap, and a zip
+## of each beside it (target/lambda/<function>.zip).
+build:
+	@command -v cargo-lambda >/dev/null || pip install --quiet cargo-lambda
+	$(CARGO) lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do \
+	  (cd target/lambda/$$f && rm -f ../$$f.zip && zip -q -j -X ../$$f.zip bootstrap); \
+	  printf '%-18s %8s bytes  zip %8s bytes\n' $$f $$(stat -c %s target/lambda/$$f/bootstrap) $$(stat -c %s target/lambda/$$f.zip); \
+	done
+
+## Deploy with SAM (see README "Deploy"): needs AWS credentials, the secret in
+## Secrets Manager, and the parameters of template.yaml (prompted the first
+## time with --guided, then remembered in samconfig.toml).
+deploy: build
+	sam deploy --template-file template.yaml --stack-name $(STACK) --capabilities CAPABILITY_IAM \
+	  --resolve-s3 $(if $(wildcard samconfig.toml),,--guided)
+
+## Alternative without SAM: update existing functions' code in place with
+## cargo lambda (the functions and their configuration must exist already).
+deploy-cargo-lambda: build
+	@for f in $(FUNCTIONS); do $(CARGO) lambda deploy --binary-name $$f $(STACK)-$$f || exit 1; done
 
 fmt:
 	$(CARGO) fmt --all

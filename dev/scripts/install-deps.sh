@@ -15,6 +15,8 @@ missing=()
 have_postgres || missing+=(postgresql)
 have_pgbouncer || missing+=(pgbouncer)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v zip >/dev/null 2>&1 || missing+=(zip)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -25,7 +25,7 @@ fn config_for(server: &MockServer, output_policy: OutputPolicy) -> ReplicateConf
         api_url: server.base_url(),
         api_token: TOKEN.into(),
         model: "google/nano-banana".into(),
-        webhook_url: WEBHOOK_URL.into(),
+        webhook_url: Some(WEBHOOK_URL.into()),
         webhook_secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         output_policy,
     }

@@ -62,7 +62,7 @@ impl TestStack {
                 api_url: sim.url(),
                 api_token: sim.api_token().to_string(),
                 model: "google/nano-banana".into(),
-                webhook_url: format!("{base_url}/api/v1/webhooks/replicate"),
+                webhook_url: Some(format!("{base_url}/api/v1/webhooks/replicate")),
                 webhook_secret: sim.webhook_secret().to_string(),
                 output_policy: OutputPolicy {
                     allowed_hosts: vec![sim_host],

@@ -90,7 +90,11 @@ impl ReplicateClient {
     ) -> Result<Prediction, ReplicateError> {
         let config = &self.inner.config;
         let url = format!("{}/v1/models/{}/predictions", config.api_url, config.model);
-        let body = prediction_request_body(&webhook_url_for_job(&config.webhook_url, job_id), prompt, image_urls);
+        let webhook_url = config.webhook_url.as_deref().ok_or_else(|| ReplicateError::Rejected {
+            status: 0,
+            detail: "WEBHOOK_URL is not configured for this function".into(),
+        })?;
+        let body = prediction_request_body(&webhook_url_for_job(webhook_url, job_id), prompt, image_urls);
         let cancel_after = cancel_after_header(JOB_TIMEOUT);
         let prediction = self
             .send_with_one_retry("create prediction", || {

@@ -26,8 +26,10 @@ pub struct ReplicateConfig {
     pub api_token: String,
     /// `owner/name` of the model.
     pub model: String,
-    /// `WEBHOOK_URL`; each prediction appends `jobId=<uuid>` to it.
-    pub webhook_url: String,
+    /// `WEBHOOK_URL`; each prediction appends `jobId=<uuid>` to it. Only the
+    /// function that starts predictions needs it (in AWS, the webhook's
+    /// Function URL cannot be given to every function without a cycle).
+    pub webhook_url: Option<String>,
     /// `REPLICATE_WEBHOOK_SECRET`, `whsec_<base64 key>`.
     pub webhook_secret: String,
     pub output_policy: OutputPolicy,
@@ -83,8 +85,10 @@ impl ReplicateConfig {
         let api_url = api_url.trim_end_matches('/').to_string();
         require_http_url("REPLICATE_API_URL", &api_url)?;
 
-        let webhook_url = required("WEBHOOK_URL")?;
-        require_http_url("WEBHOOK_URL", &webhook_url)?;
+        let webhook_url = lookup("WEBHOOK_URL");
+        if let Some(url) = &webhook_url {
+            require_http_url("WEBHOOK_URL", url)?;
+        }
 
         let webhook_secret = required("REPLICATE_WEBHOOK_SECRET")?;
         WebhookVerifier::new(&webhook_secret)
@@ -169,7 +173,7 @@ mod tests {
 
     #[test]
     fn missing_or_invalid_settings_are_named_without_their_values() {
-        for missing in ["REPLICATE_API_TOKEN", "WEBHOOK_URL", "REPLICATE_WEBHOOK_SECRET"] {
+        for missing in ["REPLICATE_API_TOKEN", "REPLICATE_WEBHOOK_SECRET"] {
             let pairs: Vec<_> = minimal().into_iter().filter(|(name, _)| *name != missing).collect();
             let error = ReplicateConfig::from_lookup(lookup(&pairs)).unwrap_err();
             assert!(error.contains(missing), "{error}");
