@@ -63,6 +63,8 @@ fn assert_error(response: &support::RawResponse, status: u16, code: &str, what: 
         response.body
     );
     assert!(response.headers.get("x-request-id").is_some_and(|v| !v.is_empty()), "{what}: no x-request-id");
+    let cache = response.headers.get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(cache.contains("no-store") && cache.contains("private"), "{what}: cache-control {cache:?}");
 }
 
 /// A successful prediction of another user, whose real output URL a forged

@@ -38,34 +38,46 @@ pub struct CollectionSummary {
     pub cover_image_path: Option<String>,
 }
 
-/// The owner's collections, My Favorites first, then oldest first, with item
-/// counts and a cover in the same query.
-pub async fn list_collections(tx: &mut Tx, owner_id: Uuid) -> Result<Vec<CollectionSummary>, DbError> {
-    let rows = tx
-        .query(
-            "select c.id, c.owner_id, c.name, c.is_default_favorites, c.created_at,
-                    (select count(*) from public.collection_items ci where ci.collection_id = c.id) as item_count,
-                    (select v.image_path
-                       from public.collection_items ci
-                       join public.renders r on r.id = ci.render_id
-                       join public.render_variants v on v.render_id = r.id and v.idx = r.cover_variant
-                      where ci.collection_id = c.id
-                      order by ci.added_at desc, ci.render_id desc
-                      limit 1) as cover_image_path
-               from public.collections c
-              where c.owner_id = $1
-              order by c.is_default_favorites desc, c.created_at, c.id",
-            &[(&owner_id, Type::UUID)],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|row| CollectionSummary {
+/// A collection with its item count and cover (the image of the most
+/// recently added render), one row per collection; callers add the `where`.
+const SUMMARY_SELECT: &str = "select c.id, c.owner_id, c.name, c.is_default_favorites, c.created_at,
+            (select count(*) from public.collection_items ci where ci.collection_id = c.id) as item_count,
+            (select v.image_path
+               from public.collection_items ci
+               join public.renders r on r.id = ci.render_id
+               join public.render_variants v on v.render_id = r.id and v.idx = r.cover_variant
+              where ci.collection_id = c.id
+              order by ci.added_at desc, ci.render_id desc
+              limit 1) as cover_image_path
+       from public.collections c";
+
+impl CollectionSummary {
+    fn from_row(row: &Row) -> Self {
+        CollectionSummary {
             collection: Collection::from_row(row),
             item_count: row.get("item_count"),
             cover_image_path: row.get("cover_image_path"),
-        })
-        .collect())
+        }
+    }
+}
+
+/// The owner's collections, My Favorites first, then oldest first, with item
+/// counts and a cover in the same query.
+pub async fn list_collections(tx: &mut Tx, owner_id: Uuid) -> Result<Vec<CollectionSummary>, DbError> {
+    let sql = format!("{SUMMARY_SELECT} where c.owner_id = $1 order by c.is_default_favorites desc, c.created_at, c.id");
+    let rows = tx.query(&sql, &[(&owner_id, Type::UUID)]).await?;
+    Ok(rows.iter().map(CollectionSummary::from_row).collect())
+}
+
+/// One of the owner's collections with its count and cover.
+pub async fn get_collection_summary(
+    tx: &mut Tx,
+    id: Uuid,
+    owner_id: Uuid,
+) -> Result<Option<CollectionSummary>, DbError> {
+    let sql = format!("{SUMMARY_SELECT} where c.id = $1 and c.owner_id = $2");
+    let row = tx.query_opt(&sql, &[(&id, Type::UUID), (&owner_id, Type::UUID)]).await?;
+    Ok(row.as_ref().map(CollectionSummary::from_row))
 }
 
 /// The caller's My Favorites, created on the spot if it is somehow missing
@@ -179,4 +191,64 @@ pub async fn toggle_favorite(tx: &mut Tx, owner_id: Uuid, render_id: Uuid) -> Re
         .await?;
     let found: bool = row.get("found");
     Ok(found.then(|| row.get("favorite")))
+}
+
+/// Serializes the owner's collection writes until the transaction ends (a
+/// transaction-scoped advisory lock keyed on the owner), so that a cap or
+/// duplicate-name check and the write it guards cannot interleave with a
+/// concurrent request of the same user. Other users never wait on it (a hash
+/// collision only makes two owners share a lock).
+pub async fn lock_owner_collections(tx: &mut Tx, owner_id: Uuid) -> Result<(), DbError> {
+    tx.query(
+        "select pg_advisory_xact_lock(hashtextextended('collections:' || $1::text, 0))",
+        &[(&owner_id, Type::UUID)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether another of the owner's collections (any but `except`) already has
+/// this name, ignoring case and surrounding spaces.
+pub async fn name_taken(tx: &mut Tx, owner_id: Uuid, name: &str, except: Option<Uuid>) -> Result<bool, DbError> {
+    let row = tx
+        .query_one(
+            "select exists(select 1 from public.collections
+                            where owner_id = $1 and lower(btrim(name)) = lower(btrim($2))
+                              and ($3::uuid is null or id <> $3))",
+            &[(&owner_id, Type::UUID), (&name, Type::TEXT), (&except, Type::UUID)],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// What adding a render to a collection would meet, in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemSlot {
+    /// The collection is the owner's.
+    pub collection_found: bool,
+    /// The render is the owner's.
+    pub render_found: bool,
+    /// The render is already in the collection.
+    pub present: bool,
+    /// Items the collection holds now.
+    pub item_count: i64,
+}
+
+pub async fn item_slot(tx: &mut Tx, owner_id: Uuid, collection_id: Uuid, render_id: Uuid) -> Result<ItemSlot, DbError> {
+    let row = tx
+        .query_one(
+            "select exists(select 1 from public.collections where id = $2 and owner_id = $1) as collection_found,
+                    exists(select 1 from public.renders where id = $3 and owner_id = $1) as render_found,
+                    exists(select 1 from public.collection_items
+                            where collection_id = $2 and render_id = $3) as present,
+                    (select count(*) from public.collection_items where collection_id = $2) as item_count",
+            &[(&owner_id, Type::UUID), (&collection_id, Type::UUID), (&render_id, Type::UUID)],
+        )
+        .await?;
+    Ok(ItemSlot {
+        collection_found: row.get("collection_found"),
+        render_found: row.get("render_found"),
+        present: row.get("present"),
+        item_count: row.get("item_count"),
+    })
 }

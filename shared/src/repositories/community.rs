@@ -3,9 +3,18 @@
 //! and the image of a render's cover variant, never the render's owner,
 //! prompt or job, and without a bypass-RLS connection.
 
+use crate::config::{room_type, style, Mode};
 use crate::db::{DbError, Tx};
+use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
+
+mod admin;
+pub use admin::{
+    create_collection, create_item, delete_collection, delete_item, list_all_collections, update_collection,
+    update_item, AdminCollection, AdminItem, CollectionPatch, CreatedItem, ItemPatch, ItemSource, NewCollection,
+    NewItem,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommunityCollection {
@@ -60,4 +69,72 @@ pub async fn list_community(tx: &mut Tx) -> Result<Vec<CommunityCollection>, DbE
         }
     }
     Ok(collections)
+}
+
+/// The prefill a community item offers ("try this look"): exactly the four
+/// settings the front end applies. Stored as jsonb in
+/// `community_items.apply_settings`; admin writes store this shape, but older
+/// rows follow the spec's wider shape (`aspectRatio`, `quality`, `variants`)
+/// or snake_case keys, so reads go through [`ApplySettings::from_stored`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplySettings {
+    pub mode: Option<Mode>,
+    pub room_type: Option<&'static str>,
+    pub style: Option<&'static str>,
+    pub prompt: Option<String>,
+}
+
+impl ApplySettings {
+    /// Reads stored settings leniently. A value the front end could not apply
+    /// (a mode, room type or style no longer offered) becomes null rather
+    /// than breaking the page; keys other than the four are dropped.
+    pub fn from_stored(stored: Option<&Value>) -> Self {
+        let Some(Value::Object(map)) = stored else { return Self::default() };
+        let text = |keys: &[&str]| keys.iter().find_map(|key| map.get(*key).and_then(Value::as_str)).map(str::trim);
+        let id = |keys: &[&str]| text(keys).map(str::to_ascii_lowercase);
+        ApplySettings {
+            mode: id(&["mode"]).as_deref().and_then(Mode::parse),
+            room_type: id(&["roomType", "room_type"]).as_deref().and_then(room_type).map(|preset| preset.id),
+            style: id(&["style"]).as_deref().and_then(style).map(|preset| preset.id),
+            prompt: text(&["prompt"]).filter(|prompt| !prompt.is_empty()).map(str::to_owned),
+        }
+    }
+
+    /// The jsonb written for these settings (always the four camelCase keys).
+    pub fn to_stored(&self) -> Value {
+        serde_json::json!({
+            "mode": self.mode,
+            "roomType": self.room_type,
+            "style": self.style,
+            "prompt": self.prompt,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stored_settings_are_normalised_to_the_four_keys() {
+        let stored = json!({"mode": "Staging", "room_type": "bedroom", "style": "japandi",
+                            "prompt": "  warm light ", "aspectRatio": "16:9", "quality": "hd", "variants": 4});
+        let settings = ApplySettings::from_stored(Some(&stored));
+        assert_eq!(
+            serde_json::to_value(&settings).unwrap(),
+            json!({"mode": "staging", "roomType": "bedroom", "style": "japandi", "prompt": "warm light"})
+        );
+        assert_eq!(settings.to_stored(), serde_json::to_value(&settings).unwrap());
+    }
+
+    #[test]
+    fn unknown_or_missing_values_become_null() {
+        let empty = json!({"mode": null, "roomType": null, "style": null, "prompt": null});
+        for stored in [None, Some(json!(null)), Some(json!([1])), Some(json!({"mode": "paint", "style": 3}))] {
+            let settings = ApplySettings::from_stored(stored.as_ref());
+            assert_eq!(serde_json::to_value(&settings).unwrap(), empty);
+        }
+    }
 }

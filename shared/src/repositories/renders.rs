@@ -1,7 +1,7 @@
 //! `renders` and `render_variants`: the images a succeeded job produced.
 
 use super::pagination::{into_page, Cursor, Page, PageRequest};
-use crate::db::{DbError, Tx, Type};
+use crate::db::{DbError, Param, Tx, Type};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -146,6 +146,68 @@ pub struct RenderListItem {
     pub is_favorite: bool,
 }
 
+/// The gallery statement (see [`list_renders`]); the caller owns the
+/// transaction, so the committing variant runs the very same SQL.
+const LIST_RENDERS_SQL: &str =
+    "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
+            cover.image_path as cover_image_path,
+            (select count(*) from public.render_variants v where v.render_id = r.id) as variant_count,
+            exists(select 1
+                     from public.collection_items ci
+                     join public.collections c on c.id = ci.collection_id
+                    where ci.render_id = r.id and c.owner_id = $1 and c.is_default_favorites) as is_favorite
+       from public.renders r
+       left join public.render_variants cover on cover.render_id = r.id and cover.idx = r.cover_variant
+      where r.owner_id = $1
+        and ($2::text is null or r.mode = $2)
+        and ($3::text is null or r.room_type = $3)
+        and ($4::text is null or r.style = $4)
+        and ($5::uuid is null or exists(select 1 from public.collection_items ci
+                                         where ci.collection_id = $5 and ci.render_id = r.id))
+        and ($6::timestamptz is null or (r.created_at, r.id) < ($6, $7))
+      order by r.created_at desc, r.id desc
+      limit $8";
+
+/// The keyset position and row budget of one gallery page, as parameters.
+struct Keyset {
+    after_created_at: Option<DateTime<Utc>>,
+    after_id: Option<Uuid>,
+    /// One row more than the page, to tell whether another page exists.
+    fetch: i64,
+}
+
+impl Keyset {
+    fn of(page: &PageRequest) -> Self {
+        Keyset { after_created_at: page.after.map(|c| c.created_at), after_id: page.after.map(|c| c.id), fetch: page.limit + 1 }
+    }
+
+    fn params<'a>(&'a self, owner_id: &'a Uuid, filters: &'a RenderFilters) -> [Param<'a>; 8] {
+        [
+            (owner_id, Type::UUID),
+            (&filters.mode, Type::TEXT),
+            (&filters.room_type, Type::TEXT),
+            (&filters.style, Type::TEXT),
+            (&filters.collection_id, Type::UUID),
+            (&self.after_created_at, Type::TIMESTAMPTZ),
+            (&self.after_id, Type::UUID),
+            (&self.fetch, Type::INT8),
+        ]
+    }
+}
+
+fn list_page(rows: &[Row], limit: i64) -> Page<RenderListItem> {
+    let items = rows
+        .iter()
+        .map(|row| RenderListItem {
+            render: Render::from_row(row),
+            cover_image_path: row.get("cover_image_path"),
+            variant_count: row.get("variant_count"),
+            is_favorite: row.get("is_favorite"),
+        })
+        .collect();
+    into_page(items, limit, |item: &RenderListItem| Cursor { created_at: item.render.created_at, id: item.render.id })
+}
+
 /// The owner's renders, newest first, keyset-paginated on `(created_at, id)`:
 /// page 1000 costs what page 1 costs, and equal timestamps never skip or
 /// repeat an item. Cover, variant count and favourite flag come from the same
@@ -156,54 +218,22 @@ pub async fn list_renders(
     filters: &RenderFilters,
     page: &PageRequest,
 ) -> Result<Page<RenderListItem>, DbError> {
-    let after_created_at = page.after.map(|c| c.created_at);
-    let after_id = page.after.map(|c| c.id);
-    let fetch = page.limit + 1;
-    let rows = tx
-        .query(
-            "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
-                    cover.image_path as cover_image_path,
-                    (select count(*) from public.render_variants v where v.render_id = r.id) as variant_count,
-                    exists(select 1
-                             from public.collection_items ci
-                             join public.collections c on c.id = ci.collection_id
-                            where ci.render_id = r.id and c.owner_id = $1 and c.is_default_favorites) as is_favorite
-               from public.renders r
-               left join public.render_variants cover on cover.render_id = r.id and cover.idx = r.cover_variant
-              where r.owner_id = $1
-                and ($2::text is null or r.mode = $2)
-                and ($3::text is null or r.room_type = $3)
-                and ($4::text is null or r.style = $4)
-                and ($5::uuid is null or exists(select 1 from public.collection_items ci
-                                                 where ci.collection_id = $5 and ci.render_id = r.id))
-                and ($6::timestamptz is null or (r.created_at, r.id) < ($6, $7))
-              order by r.created_at desc, r.id desc
-              limit $8",
-            &[
-                (&owner_id, Type::UUID),
-                (&filters.mode, Type::TEXT),
-                (&filters.room_type, Type::TEXT),
-                (&filters.style, Type::TEXT),
-                (&filters.collection_id, Type::UUID),
-                (&after_created_at, Type::TIMESTAMPTZ),
-                (&after_id, Type::UUID),
-                (&fetch, Type::INT8),
-            ],
-        )
-        .await?;
-    let items = rows
-        .iter()
-        .map(|row| RenderListItem {
-            render: Render::from_row(row),
-            cover_image_path: row.get("cover_image_path"),
-            variant_count: row.get("variant_count"),
-            is_favorite: row.get("is_favorite"),
-        })
-        .collect();
-    Ok(into_page(items, page.limit, |item: &RenderListItem| Cursor {
-        created_at: item.render.created_at,
-        id: item.render.id,
-    }))
+    let keyset = Keyset::of(page);
+    let rows = tx.query(LIST_RENDERS_SQL, &keyset.params(&owner_id, filters)).await?;
+    Ok(list_page(&rows, page.limit))
+}
+
+/// [`list_renders`] as the transaction's only statement, committed in the
+/// same flight: a gallery page costs one round trip.
+pub async fn list_renders_and_commit(
+    tx: Tx,
+    owner_id: Uuid,
+    filters: &RenderFilters,
+    page: &PageRequest,
+) -> Result<Page<RenderListItem>, DbError> {
+    let keyset = Keyset::of(page);
+    let rows = tx.query_and_commit(LIST_RENDERS_SQL, &keyset.params(&owner_id, filters)).await?;
+    Ok(list_page(&rows, page.limit))
 }
 
 /// A render with all its variants (ordered by index), if the caller owns it.
@@ -225,8 +255,13 @@ pub async fn get_render(
             &[(&id, Type::UUID), (&owner_id, Type::UUID)],
         )
         .await?;
-    let Some(first) = rows.first() else { return Ok(None) };
-    let render = Render::from_row(first);
+    Ok(render_with_variants(&rows))
+}
+
+/// Rows of a render joined with its variants (`v_*` columns, null when it
+/// has none) folded into the render and its variants.
+fn render_with_variants(rows: &[Row]) -> Option<(Render, Vec<RenderVariant>)> {
+    let render = Render::from_row(rows.first()?);
     let variants = rows
         .iter()
         .filter_map(|row| {
@@ -242,7 +277,51 @@ pub async fn get_render(
             })
         })
         .collect();
-    Ok(Some((render, variants)))
+    Some((render, variants))
+}
+
+/// A render as its detail page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderDetail {
+    pub render: Render,
+    /// Ordered by index.
+    pub variants: Vec<RenderVariant>,
+    /// In the owner's My Favorites.
+    pub is_favorite: bool,
+}
+
+impl RenderDetail {
+    /// Every stored object of the render: images and thumbnails.
+    pub fn object_keys(&self) -> Vec<String> {
+        self.variants
+            .iter()
+            .flat_map(|v| std::iter::once(v.image_path.clone()).chain(v.thumb_path.clone()))
+            .collect()
+    }
+}
+
+/// The caller's render with its variants and favourite flag, as the
+/// transaction's only statement, committed in the same flight (one round
+/// trip); `None` when the caller has no such render.
+pub async fn get_render_detail_and_commit(tx: Tx, id: Uuid, owner_id: Uuid) -> Result<Option<RenderDetail>, DbError> {
+    let rows = tx
+        .query_and_commit(
+            "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
+                    v.id as v_id, v.idx as v_idx, v.image_path as v_image_path,
+                    v.thumb_path as v_thumb_path, v.created_at as v_created_at,
+                    exists(select 1
+                             from public.collection_items ci
+                             join public.collections c on c.id = ci.collection_id
+                            where ci.render_id = r.id and c.owner_id = $2 and c.is_default_favorites) as is_favorite
+               from public.renders r
+               left join public.render_variants v on v.render_id = r.id
+              where r.id = $1 and r.owner_id = $2
+              order by v.idx",
+            &[(&id, Type::UUID), (&owner_id, Type::UUID)],
+        )
+        .await?;
+    let is_favorite = rows.first().is_some_and(|row| row.get("is_favorite"));
+    Ok(render_with_variants(&rows).map(|(render, variants)| RenderDetail { render, variants, is_favorite }))
 }
 
 /// Deletes the render (variants and collection items cascade) and returns the

@@ -135,3 +135,67 @@ pub async fn quota_snapshot(
         idempotent_job: row.get("idempotent_job"),
     })
 }
+
+/// What `GET /usage` shows, read in one statement: the profile's billing
+/// columns, this period's debits, the job in flight and (when asked) the
+/// period's ledger rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageOverview {
+    pub price_id: Option<String>,
+    pub has_access: bool,
+    pub used: i64,
+    pub inflight_job_id: Option<Uuid>,
+    /// The period's ledger rows, newest first; empty unless asked for.
+    pub history: Vec<LedgerEntry>,
+}
+
+/// Reads the overview and commits in the same flight: one round trip, with
+/// or without history. Each ledger row comes back as its own result row
+/// beside the (repeated) overview columns, so no JSON decoding is needed.
+/// `used` counts debits from `period_start` on, exactly as submit's quota
+/// check (`quota_snapshot`) does, so `remaining` predicts what submit allows.
+pub async fn usage_overview(
+    tx: Tx,
+    owner_id: Uuid,
+    period_start: DateTime<Utc>,
+    period_end: DateTime<Utc>,
+    with_history: bool,
+) -> Result<UsageOverview, DbError> {
+    let rows = tx
+        .query_and_commit(
+            "select p.price_id, coalesce(p.has_access, false) as has_access,
+                    (select coalesce(sum(d.amount), 0)::int8 from public.usage_ledger d
+                      where d.owner_id = $1 and d.kind = 'generation_debit' and d.created_at >= $2) as used,
+                    (select j.id from public.generation_jobs j
+                      where j.owner_id = $1 and j.status in ('starting', 'processing')
+                      order by j.created_at desc limit 1) as inflight_job_id,
+                    l.id, l.owner_id, l.kind, l.amount, l.meta, l.created_at
+               from (select 1) as one
+               left join public.profiles p on p.id = $1
+               left join lateral (
+                 select e.id, e.owner_id, e.kind, e.amount, e.meta, e.created_at from public.usage_ledger e
+                  where $4 and e.owner_id = $1 and e.created_at >= $2 and e.created_at < $3
+               ) l on true
+              order by l.created_at desc nulls last, l.id desc",
+            &[
+                (&owner_id, Type::UUID),
+                (&period_start, Type::TIMESTAMPTZ),
+                (&period_end, Type::TIMESTAMPTZ),
+                (&with_history, Type::BOOL),
+            ],
+        )
+        .await?;
+    let first = rows.first().ok_or(DbError::NotFound)?;
+    let history = rows
+        .iter()
+        .filter(|row| row.get::<_, Option<Uuid>>("id").is_some())
+        .map(LedgerEntry::from_row)
+        .collect();
+    Ok(UsageOverview {
+        price_id: first.get("price_id"),
+        has_access: first.get("has_access"),
+        used: first.get("used"),
+        inflight_job_id: first.get("inflight_job_id"),
+        history,
+    })
+}
