@@ -34,7 +34,9 @@ impl Services {
 
     /// The caller's verified identity, or the 401 that answers its absence.
     pub async fn authenticate(&self, request: &Request) -> Result<VerifiedUser, ApiError> {
-        Ok(self.verifier.verify_bearer(bearer_header(request)).await?)
+        let user = self.verifier.verify_bearer(bearer_header(request)).await?;
+        crate::http::record_user(user.user_id());
+        Ok(user)
     }
 }
 

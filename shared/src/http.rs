@@ -13,19 +13,48 @@ pub use route::{allow, api_segments, API_PREFIX};
 
 pub use lambda_http::{http::Method, http::StatusCode, Body, Request, Response};
 
-/// Runs a handler's work and turns its error, if any, into the error
-/// envelope: the one place where failures become HTTP.
+/// Runs a handler's work inside the request's log span and turns its error,
+/// if any, into the error envelope: the one place where failures become HTTP.
+/// Every log line of the request carries `request_id`, and `user_id` /
+/// `job_id` once known (see [`record_user`], [`record_job`]).
 pub async fn respond(
     request_id: &str,
     work: impl std::future::Future<Output = Result<Response<Body>, ApiError>>,
 ) -> Response<Body> {
-    match work.await {
-        Ok(response) => response,
-        Err(error) => {
-            if error.status().is_server_error() {
-                tracing::warn!(request_id, code = ?error.code, "request failed");
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "request",
+        request_id,
+        user_id = tracing::field::Empty,
+        job_id = tracing::field::Empty
+    );
+    async move {
+        match work.await {
+            Ok(response) => {
+                tracing::info!(status = response.status().as_u16(), "request handled");
+                response
             }
-            error.into_response(request_id)
+            Err(error) => {
+                let status = error.status().as_u16();
+                if error.status().is_server_error() {
+                    tracing::warn!(status, code = ?error.code, "request failed");
+                } else {
+                    tracing::info!(status, code = ?error.code, "request refused");
+                }
+                error.into_response(request_id)
+            }
         }
     }
+    .instrument(span)
+    .await
+}
+
+/// Puts the caller's id on every later log line of the request.
+pub fn record_user(user_id: uuid::Uuid) {
+    tracing::Span::current().record("user_id", tracing::field::display(user_id));
+}
+
+/// Puts the job's id on every later log line of the request.
+pub fn record_job(job_id: uuid::Uuid) {
+    tracing::Span::current().record("job_id", tracing::field::display(job_id));
 }

@@ -24,6 +24,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
         }
         _ => return Err(ApiError::not_found("route")),
     };
+    http::record_job(job_id);
     let user = services.authenticate(request).await?;
     let (mut job, mut render_id, mut variants) = read_job(services, &user, job_id).await?;
     if !job.status.is_terminal() {

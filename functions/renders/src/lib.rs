@@ -1,9 +1,50 @@
-//! Route group `renders` (see API.md). Being written.
+//! Route group `renders` (API.md): the caller's gallery, one render with all
+//! its variants, and deleting a render with its stored images.
+//!
+//! `query` and `views` are public because `collections` serves the same
+//! paged render items for `GET /collections/{id}/items`: one definition of
+//! the item shape and of the list parameters for both routes.
+
+mod delete;
+pub mod query;
+mod read;
+pub mod views;
 
 use shared::app::Services;
-use shared::http::{self, ApiError, Body, Request, Response};
+use shared::http::{self, allow, api_segments, path_uuid, ApiError, Body, Method, Request, Response};
+use uuid::Uuid;
 
-pub async fn handle(_services: &Services, request: Request) -> Response<Body> {
+enum Route {
+    List,
+    Get(Uuid),
+    Delete(Uuid),
+}
+
+pub async fn handle(services: &Services, request: Request) -> Response<Body> {
     let request_id = http::request_id(&request);
-    http::respond(&request_id, async { Err(ApiError::not_found("route")) }).await
+    http::respond(&request_id, route(services, &request, &request_id)).await
+}
+
+/// Which route a request names; a known path with another method is a 405,
+/// an id that is not a UUID a 404 (it cannot exist).
+fn match_route(request: &Request) -> Result<Route, ApiError> {
+    match api_segments(request.uri().path()).as_deref() {
+        Some(["renders"]) => allow(request.method(), vec![(Method::GET, Route::List)]),
+        Some(["renders", id]) => {
+            let delete = allow(request.method(), vec![(Method::GET, false), (Method::DELETE, true)])?;
+            let id = path_uuid(id, "render")?;
+            Ok(if delete { Route::Delete(id) } else { Route::Get(id) })
+        }
+        _ => Err(ApiError::not_found("route")),
+    }
+}
+
+async fn route(services: &Services, request: &Request, request_id: &str) -> Result<Response<Body>, ApiError> {
+    let route = match_route(request)?;
+    let user = services.authenticate(request).await?;
+    match route {
+        Route::List => read::list(services, &user, request, request_id).await,
+        Route::Get(id) => read::get(services, &user, id, request_id).await,
+        Route::Delete(id) => delete::delete(services, &user, id, request_id).await,
+    }
 }

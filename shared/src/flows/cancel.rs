@@ -10,6 +10,7 @@ use crate::repositories::generation_jobs::{self as jobs, Job, Transition};
 use uuid::Uuid;
 
 pub async fn cancel(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Result<Job, ApiError> {
+    crate::http::record_job(job_id);
     // Read as the user: someone else's job is simply not found.
     let mut tx = services.db.as_user(user).await?;
     let job = jobs::get_job_by_id(&mut tx, job_id).await?.ok_or_else(|| ApiError::not_found("generation"))?;

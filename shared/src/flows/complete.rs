@@ -64,6 +64,7 @@ pub async fn complete(
     prediction: &Prediction,
     source: Source<'_>,
 ) -> Result<Outcome, CompleteError> {
+    crate::http::record_job(job_id);
     let delivery_id = match source {
         Source::Webhook { delivery_id } => Some(delivery_id),
         Source::Poll => None,

@@ -228,6 +228,7 @@ async fn create_job(
 /// Presigns the inputs, builds the prompt and creates the prediction; on any
 /// refusal the job ends `failed` with a message for the user.
 pub async fn start_prediction(services: &Services, job: Job, submission: &ValidSubmission) -> Result<Job, ApiError> {
+    crate::http::record_job(job.id);
     let mut urls = Vec::with_capacity(submission.inputs.len());
     for input in &submission.inputs {
         match services.storage.presign_get(PRIVATE_BUCKET, &input.bucket_key(), INPUT_URL_LIFETIME).await {

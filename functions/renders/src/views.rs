@@ -1,0 +1,97 @@
+//! Renders as the API shows them: camelCase JSON, absolute image URLs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use shared::flows::job_view::VariantView;
+use shared::repositories::pagination::Page;
+use shared::repositories::renders::{RenderDetail, RenderListItem};
+use shared::storage::Storage;
+use uuid::Uuid;
+
+/// A gallery card (`GET /renders`, `GET /collections/{id}/items`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderItemView {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub mode: String,
+    pub room_type: Option<String>,
+    pub style: Option<String>,
+    pub cover_variant: i32,
+    /// Null only when the cover variant's row is missing.
+    pub cover_image_url: Option<String>,
+    pub variant_count: i64,
+    pub is_favorite: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RenderItemView {
+    pub fn new(item: &RenderListItem, storage: &Storage) -> Self {
+        let render = &item.render;
+        RenderItemView {
+            id: render.id,
+            job_id: render.job_id,
+            mode: render.mode.clone(),
+            room_type: render.room_type.clone(),
+            style: render.style.clone(),
+            cover_variant: render.cover_variant,
+            cover_image_url: item.cover_image_path.as_deref().map(|path| storage.public_url(path)),
+            variant_count: item.variant_count,
+            is_favorite: item.is_favorite,
+            created_at: render.created_at,
+        }
+    }
+}
+
+/// One page of render items: `nextCursor` is null on the last page.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderPageView {
+    pub items: Vec<RenderItemView>,
+    pub next_cursor: Option<String>,
+}
+
+impl RenderPageView {
+    pub fn new(page: &Page<RenderListItem>, storage: &Storage) -> Self {
+        RenderPageView {
+            items: page.items.iter().map(|item| RenderItemView::new(item, storage)).collect(),
+            next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
+        }
+    }
+}
+
+/// `GET /renders/{id}`: the render with all its variants, in index order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderDetailView {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub mode: String,
+    pub room_type: Option<String>,
+    pub style: Option<String>,
+    pub cover_variant: i32,
+    pub created_at: DateTime<Utc>,
+    pub is_favorite: bool,
+    pub variants: Vec<VariantView>,
+}
+
+impl RenderDetailView {
+    pub fn new(detail: &RenderDetail, storage: &Storage) -> Self {
+        let render = &detail.render;
+        RenderDetailView {
+            id: render.id,
+            job_id: render.job_id,
+            mode: render.mode.clone(),
+            room_type: render.room_type.clone(),
+            style: render.style.clone(),
+            cover_variant: render.cover_variant,
+            created_at: render.created_at,
+            is_favorite: detail.is_favorite,
+            variants: detail
+                .variants
+                .iter()
+                .map(|v| VariantView { index: v.idx, image_url: storage.public_url(&v.image_path) })
+                .collect(),
+        }
+    }
+}
