@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: deps test test-direct test-pgbouncer dev migrate lint fmt clean-test-servers build deploy deploy-cargo-lambda
+.PHONY: demo deps test test-direct test-pgbouncer dev migrate lint fmt clean-test-servers build deploy deploy-cargo-lambda
 
 # Every Lambda of template.yaml.
 FUNCTIONS := uploads submit-job get-job cancel-job replicate-webhook sweep-jobs \
@@ -30,6 +30,11 @@ test-pgbouncer:
 ## functions). Ctrl-C stops it.
 dev: deps
 	@dev/scripts/dev.sh
+
+## With `make dev` running: a user journey over HTTP (token, upload, redesign,
+## progress, favourite, renders, usage, image URLs).
+demo:
+	@set -a; source .env.example; [ -f .env ] && source .env; set +a; $(CARGO) run --quiet -p demo
 
 ## Applies migrations/ to DATABASE_ADMIN_URL (a real Supabase project too:
 ## the supabase/ emulation files are refused there).

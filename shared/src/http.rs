@@ -22,12 +22,8 @@ pub async fn respond(
     work: impl std::future::Future<Output = Result<Response<Body>, ApiError>>,
 ) -> Response<Body> {
     use tracing::Instrument;
-    let span = tracing::info_span!(
-        "request",
-        request_id,
-        user_id = tracing::field::Empty,
-        job_id = tracing::field::Empty
-    );
+    let span =
+        tracing::info_span!("request", request_id, user_id = tracing::field::Empty, job_id = tracing::field::Empty);
     async move {
         match work.await {
             Ok(response) => {

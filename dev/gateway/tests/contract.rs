@@ -83,7 +83,8 @@ fn every_documented_route_is_deployed_and_every_deployed_route_is_documented() {
 
 #[test]
 fn documented_statuses_are_the_contracts_codes() {
-    let allowed: BTreeSet<u16> = [200, 201, 202, 204, 400, 401, 402, 403, 404, 405, 409, 413, 429, 500, 502, 503].into();
+    let allowed: BTreeSet<u16> =
+        [200, 201, 202, 204, 400, 401, 402, 403, 404, 405, 409, 413, 429, 500, 502, 503].into();
     for ((method, path), statuses) in openapi_operations() {
         assert!(statuses.is_subset(&allowed), "{method} {path}: {statuses:?}");
         assert!(statuses.contains(&405), "{method} {path} documents no 405");
@@ -128,7 +129,8 @@ async fn every_route_answers_only_documented_statuses() {
         assert!(response.headers().contains_key("cache-control"), "{method} {path}");
 
         // A method the path does not have.
-        let unused = METHODS.iter().map(|m| m.to_uppercase()).find(|m| !operations.contains_key(&(m.clone(), path.clone())));
+        let unused =
+            METHODS.iter().map(|m| m.to_uppercase()).find(|m| !operations.contains_key(&(m.clone(), path.clone())));
         if let Some(unused) = unused {
             let response = gateway::dispatch(services, request(&unused, &concrete(path), None)).await;
             assert_eq!(response.status().as_u16(), 405, "{unused} {path}");
@@ -136,9 +138,13 @@ async fn every_route_answers_only_documented_statuses() {
 
         // A malformed id is a 404 (or 401 first, for routes that need a token).
         if path.contains("{id}") {
-            let response = gateway::dispatch(services, request(method, &path.replace("{id}", "not-a-uuid"), None)).await;
+            let response =
+                gateway::dispatch(services, request(method, &path.replace("{id}", "not-a-uuid"), None)).await;
             let status = response.status().as_u16();
-            assert!([401, 404].contains(&status) && statuses.contains(&status), "{method} {path} malformed id: {status}");
+            assert!(
+                [401, 404].contains(&status) && statuses.contains(&status),
+                "{method} {path} malformed id: {status}"
+            );
         }
     }
 }

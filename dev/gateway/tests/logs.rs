@@ -78,5 +78,7 @@ async fn a_generation_logs_ids_and_no_secrets() {
         .find(|l| l["span"]["job_id"] == job_id.as_str() && l["span"]["user_id"] == user.id.to_string().as_str())
         .unwrap_or_else(|| panic!("no line with both ids:\n{text}"));
     assert!(handled_submit["fields"]["message"].is_string());
-    assert!(lines.iter().any(|l| l["fields"]["message"] == "generation completed" && l["span"]["job_id"] == job_id.as_str()));
+    assert!(lines
+        .iter()
+        .any(|l| l["fields"]["message"] == "generation completed" && l["span"]["job_id"] == job_id.as_str()));
 }

@@ -16,9 +16,7 @@ pub fn page(request: &Request) -> Result<PageRequest, ApiError> {
     let limit = query_param(request, "limit");
     let cursor = query_param(request, "cursor");
     PageRequest::parse(limit.as_deref(), cursor.as_deref()).map_err(|error| match error {
-        PageError::Limit => {
-            ApiError::invalid_field("limit", &format!("must be an integer between 1 and {MAX_LIMIT}"))
-        }
+        PageError::Limit => ApiError::invalid_field("limit", &format!("must be an integer between 1 and {MAX_LIMIT}")),
         PageError::Cursor => ApiError::invalid_field("cursor", "is malformed; pass back a nextCursor unchanged"),
     })
 }
@@ -38,7 +36,9 @@ pub fn filters(request: &Request, with_collection: bool) -> Result<RenderFilters
         None => None,
     };
     let collection_id = match param(request, "collectionId").filter(|_| with_collection) {
-        Some(text) => Some(Uuid::try_parse(&text).map_err(|_| ApiError::invalid_field("collectionId", "must be a UUID"))?),
+        Some(text) => {
+            Some(Uuid::try_parse(&text).map_err(|_| ApiError::invalid_field("collectionId", "must be a UUID"))?)
+        }
         None => None,
     };
     Ok(RenderFilters {

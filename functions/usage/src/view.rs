@@ -69,6 +69,12 @@ impl From<&LedgerEntry> for HistoryEntry {
             .and_then(|meta| meta.get("jobId"))
             .and_then(|id| id.as_str())
             .and_then(|id| Uuid::parse_str(id).ok());
-        HistoryEntry { id: entry.id, kind: entry.kind.clone(), amount: entry.amount, job_id, created_at: entry.created_at }
+        HistoryEntry {
+            id: entry.id,
+            kind: entry.kind.clone(),
+            amount: entry.amount,
+            job_id,
+            created_at: entry.created_at,
+        }
     }
 }

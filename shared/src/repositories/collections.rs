@@ -64,7 +64,8 @@ impl CollectionSummary {
 /// The owner's collections, My Favorites first, then oldest first, with item
 /// counts and a cover in the same query.
 pub async fn list_collections(tx: &mut Tx, owner_id: Uuid) -> Result<Vec<CollectionSummary>, DbError> {
-    let sql = format!("{SUMMARY_SELECT} where c.owner_id = $1 order by c.is_default_favorites desc, c.created_at, c.id");
+    let sql =
+        format!("{SUMMARY_SELECT} where c.owner_id = $1 order by c.is_default_favorites desc, c.created_at, c.id");
     let rows = tx.query(&sql, &[(&owner_id, Type::UUID)]).await?;
     Ok(rows.iter().map(CollectionSummary::from_row).collect())
 }

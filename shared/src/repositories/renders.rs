@@ -178,7 +178,11 @@ struct Keyset {
 
 impl Keyset {
     fn of(page: &PageRequest) -> Self {
-        Keyset { after_created_at: page.after.map(|c| c.created_at), after_id: page.after.map(|c| c.id), fetch: page.limit + 1 }
+        Keyset {
+            after_created_at: page.after.map(|c| c.created_at),
+            after_id: page.after.map(|c| c.id),
+            fetch: page.limit + 1,
+        }
     }
 
     fn params<'a>(&'a self, owner_id: &'a Uuid, filters: &'a RenderFilters) -> [Param<'a>; 8] {
@@ -293,10 +297,7 @@ pub struct RenderDetail {
 impl RenderDetail {
     /// Every stored object of the render: images and thumbnails.
     pub fn object_keys(&self) -> Vec<String> {
-        self.variants
-            .iter()
-            .flat_map(|v| std::iter::once(v.image_path.clone()).chain(v.thumb_path.clone()))
-            .collect()
+        self.variants.iter().flat_map(|v| std::iter::once(v.image_path.clone()).chain(v.thumb_path.clone())).collect()
     }
 }
 

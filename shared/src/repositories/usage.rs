@@ -186,11 +186,8 @@ pub async fn usage_overview(
         )
         .await?;
     let first = rows.first().ok_or(DbError::NotFound)?;
-    let history = rows
-        .iter()
-        .filter(|row| row.get::<_, Option<Uuid>>("id").is_some())
-        .map(LedgerEntry::from_row)
-        .collect();
+    let history =
+        rows.iter().filter(|row| row.get::<_, Option<Uuid>>("id").is_some()).map(LedgerEntry::from_row).collect();
     Ok(UsageOverview {
         price_id: first.get("price_id"),
         has_access: first.get("has_access"),

@@ -264,7 +264,12 @@ pub async fn update_item(tx: &mut Tx, id: Uuid, patch: &ItemPatch) -> Result<Opt
                from updated u
                left join public.renders r on r.id = u.render_id
                left join public.render_variants v on v.render_id = r.id and v.idx = r.cover_variant",
-            &[(&id, Type::UUID), (&set_settings, Type::BOOL), (&settings, Type::JSONB), (&patch.order_index, Type::INT4)],
+            &[
+                (&id, Type::UUID),
+                (&set_settings, Type::BOOL),
+                (&settings, Type::JSONB),
+                (&patch.order_index, Type::INT4),
+            ],
         )
         .await?;
     Ok(row.as_ref().map(item_from_row))
