@@ -211,9 +211,11 @@ async fn racing_submits_never_overspend_the_quota() {
     let debits = api.count(&format!("public.usage_ledger where owner_id = '{}'", user.id)).await;
     let succeeded =
         api.count(&format!("public.generation_jobs where owner_id = '{}' and status = 'succeeded'", user.id)).await;
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
     assert!(
         debits <= 3 && succeeded <= 3,
-        "the free plan's 3 generations were overspent: {debits} debits, {succeeded} succeeded jobs; race answers: {answers:?}"
+        "the free plan's 3 generations were overspent: {debits} debits, {succeeded} succeeded jobs; \
+         answers to the submits racing the completion: {statuses:?}"
     );
     assert_eq!(debits, 3);
 }

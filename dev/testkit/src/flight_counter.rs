@@ -19,6 +19,12 @@ pub struct FlightCounter {
 impl FlightCounter {
     /// Proxies 127.0.0.1:<port> to `upstream_port`.
     pub async fn start(upstream_port: u16) -> Self {
+        Self::start_with_latency(upstream_port, std::time::Duration::ZERO).await
+    }
+
+    /// Like `start`, and delays every chunk by `one_way` in each direction,
+    /// as a network between a Lambda and its database would.
+    pub async fn start_with_latency(upstream_port: u16, one_way: std::time::Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let flights = Arc::new(AtomicU64::new(0));
@@ -28,7 +34,7 @@ impl FlightCounter {
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await {
-                        relay(client, server, counter).await;
+                        relay(client, server, counter, one_way).await;
                     }
                 });
             }
@@ -47,35 +53,53 @@ impl Drop for FlightCounter {
     }
 }
 
-async fn relay(client: TcpStream, server: TcpStream, flights: Arc<AtomicU64>) {
+async fn relay(client: TcpStream, server: TcpStream, flights: Arc<AtomicU64>, one_way: std::time::Duration) {
     let last = Arc::new(AtomicU8::new(SERVER_SENT));
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
     let upstream_last = last.clone();
-    let upstream = async move {
-        let mut buffer = vec![0u8; 64 * 1024];
-        while let Ok(n) = client_read.read(&mut buffer).await {
-            if n == 0 || server_write.write_all(&buffer[..n]).await.is_err() {
-                break;
-            }
-            if upstream_last.swap(CLIENT_SENT, Ordering::SeqCst) == SERVER_SENT {
-                flights.fetch_add(1, Ordering::SeqCst);
-            }
+    let on_client_data = move || {
+        if upstream_last.swap(CLIENT_SENT, Ordering::SeqCst) == SERVER_SENT {
+            flights.fetch_add(1, Ordering::SeqCst);
         }
-        let _ = server_write.shutdown().await;
     };
-    let downstream = async move {
+    let on_server_data = move || last.store(SERVER_SENT, Ordering::SeqCst);
+    tokio::join!(
+        pipe(client_read, server_write, one_way, on_client_data),
+        pipe(server_read, client_write, one_way, on_server_data)
+    );
+}
+
+/// Copies one direction; each chunk leaves `one_way` after it arrived, in
+/// order, so pipelined bytes keep travelling together (a chunk does not wait
+/// for the previous chunk's delay on top of its own).
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    one_way: std::time::Duration,
+    on_data: impl Fn(),
+) {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let reader = async move {
         let mut buffer = vec![0u8; 64 * 1024];
-        while let Ok(n) = server_read.read(&mut buffer).await {
+        while let Ok(n) = from.read(&mut buffer).await {
             if n == 0 {
                 break;
             }
-            last.store(SERVER_SENT, Ordering::SeqCst);
-            if client_write.write_all(&buffer[..n]).await.is_err() {
+            on_data();
+            if sender.send((tokio::time::Instant::now(), buffer[..n].to_vec())).is_err() {
                 break;
             }
         }
-        let _ = client_write.shutdown().await;
     };
-    tokio::join!(upstream, downstream);
+    let writer = async move {
+        while let Some((arrived, chunk)) = receiver.recv().await {
+            tokio::time::sleep_until(arrived + one_way).await;
+            if to.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reader, writer);
 }

@@ -1,12 +1,13 @@
 //! `POST /favorites/toggle`: puts a render in My Favorites or takes it out.
 
-use crate::items::ensure_room;
-use crate::names;
+use crate::bodies;
+use crate::items::collection_full;
 use crate::views::FavoriteView;
+use crate::MAX_ITEMS_PER_COLLECTION;
 use shared::app::Services;
 use shared::auth::VerifiedUser;
 use shared::http::{self, ApiError, Body, CacheControl, Request, Response};
-use shared::repositories::collections as repo;
+use shared::repositories::collections::{self as repo, ToggleOutcome};
 
 pub async fn toggle(
     services: &Services,
@@ -14,23 +15,21 @@ pub async fn toggle(
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let render_id = names::render_id_from(request)?;
+    let render_id = bodies::render_id_from(request)?;
     let owner_id = user.user_id();
     let mut tx = services.db.as_user(user).await?;
-    // Serialized with the owner's other collection writes: the cap holds,
-    // and two quick toggles apply one after the other.
-    repo::lock_owner_collections(&mut tx, owner_id).await?;
-    // Recreates My Favorites if it is somehow missing.
-    let favorites = repo::get_default_favorites(&mut tx).await?;
-    let slot = repo::item_slot(&mut tx, owner_id, favorites.id, render_id).await?;
-    if !slot.render_found {
-        return Err(ApiError::not_found("render"));
-    }
-    if !slot.present {
-        ensure_room(slot.item_count)?;
-    }
-    let is_favorite =
-        repo::toggle_favorite(&mut tx, owner_id, render_id).await?.ok_or_else(|| ApiError::not_found("render"))?;
-    tx.commit().await?;
+    // The owner's collection lock serializes toggles (two quick ones apply
+    // one after the other, each answering the state it left) and keeps the
+    // cap; My Favorites is recreated if it is somehow missing.
+    let favorites = repo::lock_and_ensure_favorites(&mut tx, owner_id).await?;
+    let outcome =
+        repo::toggle_favorite_checked_and_commit(tx, owner_id, favorites.id, render_id, MAX_ITEMS_PER_COLLECTION)
+            .await?;
+    let is_favorite = match outcome {
+        ToggleOutcome::Toggled(is_favorite) => is_favorite,
+        // Another user's render is not found, as a missing one.
+        ToggleOutcome::RenderNotFound => return Err(ApiError::not_found("render")),
+        ToggleOutcome::Full => return Err(collection_full()),
+    };
     Ok(http::ok(request_id, &FavoriteView { is_favorite }, CacheControl::PrivateNoStore))
 }

@@ -19,14 +19,13 @@ pub async fn list(
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let page = query::page(request)?;
-    let mut filters = query::filters(request, false)?;
-    filters.collection_id = Some(id);
-    let owner_id = user.user_id();
-    let mut tx = services.db.as_user(user).await?;
-    // Unlike the gallery filter, naming a collection in the path asks about
-    // it: someone else's is not found, as a missing one.
-    repo::get_collection(&mut tx, id, owner_id).await?.ok_or_else(|| ApiError::not_found("collection"))?;
-    let found = render_repo::list_renders_and_commit(tx, owner_id, &filters, &page).await?;
+    let filters = query::filters(request, false)?;
+    let tx = services.db.as_user(user).await?;
+    // Unlike the gallery's filter, a collection named in the path is asked
+    // about: someone else's is not found, as a missing one.
+    let found = render_repo::list_collection_renders_and_commit(tx, user.user_id(), id, &filters, &page)
+        .await?
+        .ok_or_else(|| ApiError::not_found("collection"))?;
     Ok(http::ok(request_id, &RenderPageView::new(&found, &services.storage), CacheControl::PrivateNoStore))
 }
 
@@ -53,7 +52,9 @@ pub async fn add(
         return Err(ApiError::not_found("render"));
     }
     if !slot.present {
-        ensure_room(slot.item_count)?;
+        if slot.item_count >= MAX_ITEMS_PER_COLLECTION {
+            return Err(collection_full());
+        }
         repo::add_to_collection(&mut tx, id, render_id).await?;
     }
     tx.commit().await?;
@@ -77,14 +78,11 @@ pub async fn remove(
     Ok(http::empty(request_id))
 }
 
-/// Refuses one more item in a collection that holds `item_count`.
-pub fn ensure_room(item_count: i64) -> Result<(), ApiError> {
-    if item_count >= MAX_ITEMS_PER_COLLECTION {
-        return Err(ApiError::conflict(
-            ErrorCode::ResourceConflict,
-            format!("a collection holds at most {MAX_ITEMS_PER_COLLECTION} renders; remove one to add another"),
-        )
-        .with_details(serde_json::json!({ "limit": MAX_ITEMS_PER_COLLECTION })));
-    }
-    Ok(())
+/// The answer to one more item in a full collection.
+pub fn collection_full() -> ApiError {
+    ApiError::conflict(
+        ErrorCode::ResourceConflict,
+        format!("a collection holds at most {MAX_ITEMS_PER_COLLECTION} renders; remove one to add another"),
+    )
+    .with_details(serde_json::json!({ "limit": MAX_ITEMS_PER_COLLECTION }))
 }

@@ -2,10 +2,10 @@
 //! Favorites first, creating, renaming and deleting them, their render
 //! items, and the favourite toggle.
 
+mod bodies;
 mod favorites;
 mod items;
 mod manage;
-mod names;
 mod views;
 
 use shared::app::Services;

@@ -6,23 +6,20 @@
 //! take the owner's collection lock first, so the cap and the name check
 //! hold under concurrent requests.
 
-use crate::names;
+use crate::bodies;
 use crate::views::{CollectionListView, CollectionView};
 use crate::MAX_COLLECTIONS;
 use shared::app::Services;
 use shared::auth::VerifiedUser;
-use shared::db::Tx;
 use shared::http::{self, ApiError, Body, CacheControl, ErrorCode, Request, Response, StatusCode};
-use shared::repositories::collections::{self as repo, CollectionSummary};
+use shared::repositories::collections::{self as repo, CollectionSummary, CreateOutcome};
 use uuid::Uuid;
 
 pub async fn list(services: &Services, user: &VerifiedUser, request_id: &str) -> Result<Response<Body>, ApiError> {
-    let mut tx = services.db.as_user(user).await?;
+    let tx = services.db.as_user(user).await?;
     // A user who somehow lacks My Favorites gets it back here, once, however
     // many requests race (the database function converges on one row).
-    repo::get_default_favorites(&mut tx).await?;
-    let collections = repo::list_collections(&mut tx, user.user_id()).await?;
-    tx.commit().await?;
+    let collections = repo::list_collections_ensuring_favorites_and_commit(tx, user.user_id()).await?;
     let items = collections.iter().map(|summary| CollectionView::new(summary, &services.storage)).collect();
     Ok(http::ok(request_id, &CollectionListView { items }, CacheControl::PrivateNoStore))
 }
@@ -33,20 +30,15 @@ pub async fn create(
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let name = names::name_from(request)?;
+    let name = bodies::name_from(request)?;
     let owner_id = user.user_id();
     let mut tx = services.db.as_user(user).await?;
     repo::lock_owner_collections(&mut tx, owner_id).await?;
-    if repo::count_collections(&mut tx, owner_id).await? >= MAX_COLLECTIONS {
-        return Err(ApiError::conflict(
-            ErrorCode::ResourceConflict,
-            format!("you can have at most {MAX_COLLECTIONS} collections; delete one to create another"),
-        )
-        .with_details(serde_json::json!({ "limit": MAX_COLLECTIONS })));
-    }
-    ensure_name_free(&mut tx, owner_id, &name, None).await?;
-    let collection = repo::create_collection(&mut tx, owner_id, &name).await?;
-    tx.commit().await?;
+    let collection = match repo::create_collection_checked_and_commit(tx, owner_id, &name, MAX_COLLECTIONS).await? {
+        CreateOutcome::Created(collection) => collection,
+        CreateOutcome::TooMany => return Err(too_many()),
+        CreateOutcome::NameTaken => return Err(name_taken()),
+    };
     let summary = CollectionSummary { collection, item_count: 0, cover_image_path: None };
     let view = CollectionView::new(&summary, &services.storage);
     Ok(http::ok_with_status(request_id, StatusCode::CREATED, &view, CacheControl::PrivateNoStore))
@@ -59,7 +51,7 @@ pub async fn rename(
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let name = names::name_from(request)?;
+    let name = bodies::name_from(request)?;
     let owner_id = user.user_id();
     let mut tx = services.db.as_user(user).await?;
     repo::lock_owner_collections(&mut tx, owner_id).await?;
@@ -68,7 +60,9 @@ pub async fn rename(
     if collection.is_default_favorites {
         return Err(ApiError::validation("My Favorites cannot be renamed"));
     }
-    ensure_name_free(&mut tx, owner_id, &name, Some(id)).await?;
+    if repo::name_taken(&mut tx, owner_id, &name, Some(id)).await? {
+        return Err(name_taken());
+    }
     repo::rename_collection(&mut tx, id, owner_id, &name).await?.ok_or_else(|| ApiError::not_found("collection"))?;
     let summary =
         repo::get_collection_summary(&mut tx, id, owner_id).await?.ok_or_else(|| ApiError::not_found("collection"))?;
@@ -95,10 +89,15 @@ pub async fn delete(
     Ok(http::empty(request_id))
 }
 
-async fn ensure_name_free(tx: &mut Tx, owner_id: Uuid, name: &str, except: Option<Uuid>) -> Result<(), ApiError> {
-    if repo::name_taken(tx, owner_id, name, except).await? {
-        return Err(ApiError::conflict(ErrorCode::ResourceConflict, "you already have a collection with this name")
-            .with_details(serde_json::json!({ "name": "is already used by another of your collections" })));
-    }
-    Ok(())
+fn too_many() -> ApiError {
+    ApiError::conflict(
+        ErrorCode::ResourceConflict,
+        format!("you can have at most {MAX_COLLECTIONS} collections; delete one to create another"),
+    )
+    .with_details(serde_json::json!({ "limit": MAX_COLLECTIONS }))
+}
+
+fn name_taken() -> ApiError {
+    ApiError::conflict(ErrorCode::ResourceConflict, "you already have a collection with this name")
+        .with_details(serde_json::json!({ "name": "is already used by another of your collections" }))
 }

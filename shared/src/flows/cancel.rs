@@ -37,7 +37,13 @@ pub async fn cancel(services: &Services, user: &VerifiedUser, job_id: Uuid) -> R
             // It finished while we were canceling.
             let now = jobs::get_job_by_id(&mut tx, job.id).await?.ok_or_else(|| ApiError::not_found("generation"))?;
             tx.commit().await?;
-            Err(finished(&now))
+            // Most often Replicate's own "canceled" webhook, answering our
+            // cancel, got there first: the cancel worked.
+            if now.status == jobs::JobStatus::Canceled {
+                Ok(now)
+            } else {
+                Err(finished(&now))
+            }
         }
     }
 }

@@ -144,11 +144,11 @@ async fn succeed(
         Ok(keys) => keys,
         Err(StoreError::Output(error)) if is_permanent(&error) => {
             tracing::warn!(%error, job_id = %job.id, "unusable output");
-            remove_objects(services, render_id, prediction.output.len()).await;
+            remove_orphans(services, job.id, prediction.output.len()).await?;
             return finish(services, job, delivery_id, Transition::Failed { error: BAD_OUTPUT }, Outcome::Failed).await;
         }
         Err(error) => {
-            remove_objects(services, render_id, prediction.output.len()).await;
+            remove_orphans(services, job.id, prediction.output.len()).await?;
             return Err(CompleteError::Transient(error.to_string()));
         }
     };
@@ -163,12 +163,7 @@ async fn succeed(
         // Another delivery or poll finished it first (then the objects are
         // that render's), or it was canceled meanwhile (then they are orphans).
         tx.rollback().await?;
-        let mut check = services.db.as_service().await?;
-        let now = jobs::get_job_by_id(&mut check, job.id).await?;
-        check.commit().await?;
-        if now.is_some_and(|j| j.status != JobStatus::Succeeded) {
-            remove_objects(services, render_id, keys.len()).await;
-        }
+        remove_orphans(services, job.id, keys.len()).await?;
         return Ok(Outcome::Ignored("job already finished"));
     }
     let new_render = renders::NewRender {
@@ -225,6 +220,19 @@ fn is_permanent(error: &OutputError) -> bool {
         error,
         OutputError::DisallowedUrl(_) | OutputError::Redirected | OutputError::TooLarge | OutputError::NotJpeg
     )
+}
+
+/// Removes the objects this attempt stored, unless the job succeeded after
+/// all: then a concurrent delivery or poll won, and its render points at
+/// these very keys (they derive from the job id).
+async fn remove_orphans(services: &Services, job_id: Uuid, count: usize) -> Result<(), CompleteError> {
+    let mut tx = services.db.as_service().await?;
+    let now = jobs::get_job_by_id(&mut tx, job_id).await?;
+    tx.commit().await?;
+    if now.is_some_and(|job| job.status != JobStatus::Succeeded) {
+        remove_objects(services, job_id, count).await;
+    }
+    Ok(())
 }
 
 /// Best effort: objects without a render must not linger.

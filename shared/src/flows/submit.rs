@@ -185,13 +185,7 @@ async fn create_job(
     }
     let plan = services.env.plans.resolve(snapshot.price_id.as_deref(), snapshot.has_access);
     if snapshot.used >= plan.monthly_generations {
-        return Err(ApiError::new(
-            ErrorCode::LimitExceeded,
-            format!("your {} plan's {} generations this month are used up", plan.label, plan.monthly_generations),
-        )
-        .with_details(
-            serde_json::json!({ "plan": plan.id, "used": snapshot.used, "limit": plan.monthly_generations }),
-        ));
+        return Err(limit_exceeded(plan, snapshot.used));
     }
     let paths: Vec<String> = submission.inputs.iter().map(InputPath::db_path).collect();
     let new_job = NewJob {
@@ -205,10 +199,15 @@ async fn create_job(
         idempotency_key: submission.idempotency_key,
     };
     match jobs::create_job(&mut tx, &new_job).await {
-        Ok(job) => {
-            tx.commit().await?;
-            Ok(Ok(job))
-        }
+        // The insert may have waited for the owner's previous job to finish
+        // (and be debited): check the allowance again as the transaction commits.
+        Ok(job) => match usage::commit_if_within_quota(tx, owner, period_start, plan.monthly_generations).await {
+            Ok(()) => Ok(Ok(job)),
+            Err(DbError::CheckViolation { constraint }) if constraint == usage::QUOTA_CONSTRAINT => {
+                Err(limit_exceeded(plan, plan.monthly_generations))
+            }
+            Err(error) => Err(error.into()),
+        },
         Err(error) if error.is_unique_violation_of(jobs::INFLIGHT_INDEX) => Err(ApiError::conflict(
             ErrorCode::TooManyInflight,
             "a generation is already in progress; wait for it to finish or cancel it",
@@ -223,6 +222,14 @@ async fn create_job(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+fn limit_exceeded(plan: &crate::config::Plan, used: i64) -> ApiError {
+    ApiError::new(
+        ErrorCode::LimitExceeded,
+        format!("your {} plan's {} generations this month are used up", plan.label, plan.monthly_generations),
+    )
+    .with_details(serde_json::json!({ "plan": plan.id, "used": used, "limit": plan.monthly_generations }))
 }
 
 /// Presigns the inputs, builds the prompt and creates the prediction; on any

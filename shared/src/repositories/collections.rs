@@ -81,6 +81,30 @@ pub async fn get_collection_summary(
     Ok(row.as_ref().map(CollectionSummary::from_row))
 }
 
+/// [`list_collections`] with My Favorites recreated first if it is somehow
+/// missing, in one statement committed in the same flight. The statement
+/// cannot see a row its own call of `ensure_default_favorites()` inserted
+/// (its snapshot predates it), so a favorites row missing from the snapshot
+/// is added from the function's result: new, hence empty and without cover.
+pub async fn list_collections_ensuring_favorites_and_commit(
+    tx: Tx,
+    owner_id: Uuid,
+) -> Result<Vec<CollectionSummary>, DbError> {
+    let sql = format!(
+        "with fav as (select * from public.ensure_default_favorites())
+         select * from (
+           {SUMMARY_SELECT} where c.owner_id = $1
+           union all
+           select fav.id, fav.owner_id, fav.name, fav.is_default_favorites, fav.created_at,
+                  0::bigint, null::text
+             from fav where not exists (select 1 from public.collections c where c.id = fav.id)
+         ) listed
+         order by is_default_favorites desc, created_at, id"
+    );
+    let rows = tx.query_and_commit(&sql, &[(&owner_id, Type::UUID)]).await?;
+    Ok(rows.iter().map(CollectionSummary::from_row).collect())
+}
+
 /// The caller's My Favorites, created on the spot if it is somehow missing
 /// (the database function is idempotent and race-free).
 pub async fn get_default_favorites(tx: &mut Tx) -> Result<Collection, DbError> {
@@ -194,18 +218,129 @@ pub async fn toggle_favorite(tx: &mut Tx, owner_id: Uuid, render_id: Uuid) -> Re
     Ok(found.then(|| row.get("favorite")))
 }
 
-/// Serializes the owner's collection writes until the transaction ends (a
-/// transaction-scoped advisory lock keyed on the owner), so that a cap or
-/// duplicate-name check and the write it guards cannot interleave with a
-/// concurrent request of the same user. Other users never wait on it (a hash
+/// The owner's collection lock key: a transaction-scoped advisory lock, so
+/// it ends with the transaction and other users never wait on it (a hash
 /// collision only makes two owners share a lock).
+const LOCK_OWNER: &str = "pg_advisory_xact_lock(hashtextextended('collections:' || $1::text, 0))";
+
+/// Serializes the owner's collection writes until the transaction ends, so
+/// that a cap or duplicate-name check and the write it guards cannot
+/// interleave with a concurrent request of the same user. It must be its own
+/// statement, before the checks: a statement's snapshot predates any lock it
+/// takes itself.
 pub async fn lock_owner_collections(tx: &mut Tx, owner_id: Uuid) -> Result<(), DbError> {
-    tx.query(
-        "select pg_advisory_xact_lock(hashtextextended('collections:' || $1::text, 0))",
-        &[(&owner_id, Type::UUID)],
-    )
-    .await?;
+    tx.query(&format!("select {LOCK_OWNER}"), &[(&owner_id, Type::UUID)]).await?;
     Ok(())
+}
+
+/// [`lock_owner_collections`] and [`get_default_favorites`] in one
+/// statement: the caller's My Favorites (recreated if missing), with the
+/// owner's collection lock held from here on.
+pub async fn lock_and_ensure_favorites(tx: &mut Tx, owner_id: Uuid) -> Result<Collection, DbError> {
+    let sql = format!(
+        "select f.id, f.owner_id, f.name, f.is_default_favorites, f.created_at
+           from public.ensure_default_favorites() f cross join {LOCK_OWNER} lock"
+    );
+    Ok(Collection::from_row(&tx.query_one(&sql, &[(&owner_id, Type::UUID)]).await?))
+}
+
+/// What [`create_collection_checked_and_commit`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    Created(Collection),
+    /// The owner already has `max` collections.
+    TooMany,
+    /// Another of the owner's collections has this name (ignoring case and
+    /// surrounding spaces).
+    NameTaken,
+}
+
+/// Creates a collection unless the owner has `max` already or the name is
+/// taken, in one statement committed in the same flight. Race-free only
+/// after [`lock_owner_collections`] in the same transaction.
+pub async fn create_collection_checked_and_commit(
+    tx: Tx,
+    owner_id: Uuid,
+    name: &str,
+    max: i64,
+) -> Result<CreateOutcome, DbError> {
+    let sql = format!(
+        "with state as (
+           select (select count(*) from public.collections where owner_id = $1) as n,
+                  exists(select 1 from public.collections
+                          where owner_id = $1 and lower(btrim(name)) = lower(btrim($2))) as taken
+         ), created as (
+           insert into public.collections (owner_id, name)
+           select $1, $2 from state where state.n < $3 and not state.taken
+           returning {COLUMNS}
+         )
+         select state.n, state.taken, created.* from state left join created on true"
+    );
+    let rows = tx.query_and_commit(&sql, &[(&owner_id, Type::UUID), (&name, Type::TEXT), (&max, Type::INT8)]).await?;
+    let row = rows.first().ok_or(DbError::NotFound)?;
+    if row.get::<_, i64>("n") >= max {
+        return Ok(CreateOutcome::TooMany);
+    }
+    if row.get::<_, bool>("taken") {
+        return Ok(CreateOutcome::NameTaken);
+    }
+    Ok(CreateOutcome::Created(Collection::from_row(row)))
+}
+
+/// What [`toggle_favorite_checked_and_commit`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToggleOutcome {
+    /// The render is now in My Favorites (true) or out of it (false).
+    Toggled(bool),
+    /// The caller has no such render.
+    RenderNotFound,
+    /// Not a favorite, and My Favorites already holds `max` renders.
+    Full,
+}
+
+/// Flips a render in or out of My Favorites (`favorites_id`, from
+/// [`lock_and_ensure_favorites`] in the same transaction, whose lock makes
+/// two quick toggles apply one after the other) unless adding it would pass
+/// `max` items; one statement committed in the same flight.
+pub async fn toggle_favorite_checked_and_commit(
+    tx: Tx,
+    owner_id: Uuid,
+    favorites_id: Uuid,
+    render_id: Uuid,
+    max: i64,
+) -> Result<ToggleOutcome, DbError> {
+    let rows = tx
+        .query_and_commit(
+            "with target as (select r.id from public.renders r where r.id = $2 and r.owner_id = $1),
+                  present as (select 1 from public.collection_items where collection_id = $3 and render_id = $2),
+                  n as (select count(*) as c from public.collection_items where collection_id = $3),
+                  removed as (
+                    delete from public.collection_items ci using target
+                     where ci.collection_id = $3 and ci.render_id = target.id
+                    returning 1),
+                  added as (
+                    insert into public.collection_items (collection_id, render_id)
+                    select $3, target.id from target, n
+                     where not exists (select 1 from present) and n.c < $4
+                    on conflict do nothing
+                    returning 1)
+             select exists(select 1 from target) as found,
+                    exists(select 1 from present) as was_favorite,
+                    (select c from n) as item_count,
+                    exists(select 1 from added) as added",
+            &[(&owner_id, Type::UUID), (&render_id, Type::UUID), (&favorites_id, Type::UUID), (&max, Type::INT8)],
+        )
+        .await?;
+    let row = rows.first().ok_or(DbError::NotFound)?;
+    Ok(if !row.get::<_, bool>("found") {
+        ToggleOutcome::RenderNotFound
+    } else if row.get::<_, bool>("was_favorite") {
+        ToggleOutcome::Toggled(false)
+    } else if row.get::<_, bool>("added") || row.get::<_, i64>("item_count") < max {
+        ToggleOutcome::Toggled(true)
+    } else {
+        ToggleOutcome::Full
+    })
 }
 
 /// Whether another of the owner's collections (any but `except`) already has

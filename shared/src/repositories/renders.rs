@@ -199,9 +199,9 @@ impl Keyset {
     }
 }
 
-fn list_page(rows: &[Row], limit: i64) -> Page<RenderListItem> {
+fn list_page<'a>(rows: impl IntoIterator<Item = &'a Row>, limit: i64) -> Page<RenderListItem> {
     let items = rows
-        .iter()
+        .into_iter()
         .map(|row| RenderListItem {
             render: Render::from_row(row),
             cover_image_path: row.get("cover_image_path"),
@@ -238,6 +238,37 @@ pub async fn list_renders_and_commit(
     let keyset = Keyset::of(page);
     let rows = tx.query_and_commit(LIST_RENDERS_SQL, &keyset.params(&owner_id, filters)).await?;
     Ok(list_page(&rows, page.limit))
+}
+
+/// A page of the renders in one of the owner's collections, exactly as the
+/// gallery pages them (same order, cursor and filters), in one statement
+/// committed in the same flight; `None` when the collection is not the
+/// owner's (RLS hides another user's as well). The collection's existence
+/// rides along as a column, so an empty collection and a missing one differ.
+pub async fn list_collection_renders_and_commit(
+    tx: Tx,
+    owner_id: Uuid,
+    collection_id: Uuid,
+    filters: &RenderFilters,
+    page: &PageRequest,
+) -> Result<Option<Page<RenderListItem>>, DbError> {
+    let filters = RenderFilters { collection_id: Some(collection_id), ..filters.clone() };
+    let keyset = Keyset::of(page);
+    let sql = format!(
+        "with page as ({LIST_RENDERS_SQL})
+         select found.collection_found, page.*
+           from (select exists(select 1 from public.collections
+                                where id = $5 and owner_id = $1) as collection_found) found
+           left join page on true
+          order by page.created_at desc, page.id desc"
+    );
+    let rows = tx.query_and_commit(&sql, &keyset.params(&owner_id, &filters)).await?;
+    if !rows.first().is_some_and(|row| row.get::<_, bool>("collection_found")) {
+        return Ok(None);
+    }
+    // An empty page still brings the one row saying the collection exists.
+    let renders = rows.iter().filter(|row| row.get::<_, Option<Uuid>>("id").is_some());
+    Ok(Some(list_page(renders, page.limit)))
 }
 
 /// A render with all its variants (ordered by index), if the caller owns it.

@@ -83,6 +83,27 @@ pub async fn list_ledger(
     Ok(rows.iter().map(LedgerEntry::from_row).collect())
 }
 
+/// The constraint name `assert_generation_quota` raises with.
+pub const QUOTA_CONSTRAINT: &str = "generation_quota";
+
+/// Ends the transaction: commits if the owner's debits since `period_start`
+/// are still below `monthly_limit`, rolls back with a check violation named
+/// [`QUOTA_CONSTRAINT`] otherwise. One round trip (assertion and COMMIT are
+/// pipelined).
+pub async fn commit_if_within_quota(
+    tx: Tx,
+    owner_id: Uuid,
+    period_start: DateTime<Utc>,
+    monthly_limit: i64,
+) -> Result<(), DbError> {
+    tx.query_and_commit(
+        "select public.assert_generation_quota($1, $2, $3)",
+        &[(&owner_id, Type::UUID), (&period_start, Type::TIMESTAMPTZ), (&monthly_limit, Type::INT8)],
+    )
+    .await
+    .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

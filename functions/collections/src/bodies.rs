@@ -1,4 +1,4 @@
-//! Request bodies and the rules for collection names.
+//! Request bodies: collection names (and their rules) and the toggle's render id.
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -1,0 +1,175 @@
+//! Round trips to PostgreSQL per route (BENCHMARKS.md, "Round trips").
+//!
+//! The functions' connections go through a proxy that counts flights (a
+//! client send after a server reply starts a new one) and, in a second pass,
+//! adds 10 ms each way, as a network between Lambda and the database would.
+//! Every route runs once to warm the pool (the handshake is not part of a
+//! request), then `RUNS` times; the table reports flights per request (exact)
+//! and the latency added by 10 ms each way divided by 20 ms (round trips as
+//! the user feels them).
+
+use serde_json::json;
+use shared::app::Services;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use testkit::flight_counter::FlightCounter;
+use testkit::TestStack;
+
+const RUNS: u32 = 5;
+const ONE_WAY: Duration = Duration::from_millis(10);
+
+struct Route {
+    name: &'static str,
+    target: u32,
+    method: &'static str,
+    path: String,
+    body: Option<serde_json::Value>,
+}
+
+async fn services_via(stack: &TestStack, proxy: &FlightCounter) -> Arc<Services> {
+    let mut env = stack.services.env.clone();
+    let port = stack.app.database.server().app_port;
+    env.database_url = env.database_url.replacen(&format!(":{port}/"), &format!(":{}/", proxy.port), 1);
+    env.database_pool_size = 1;
+    Arc::new(Services::new(env).expect("services"))
+}
+
+async fn call(services: &Services, stack: &TestStack, token: &str, route: &Route) -> u16 {
+    let request = stack.request(route.method, &route.path, Some(token), route.body.clone());
+    gateway::dispatch(services, request).await.status().as_u16()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let stack = TestStack::spawn().await;
+    let user = stack.create_user().await;
+    let mut render = uuid::Uuid::nil();
+    for _ in 0..30 {
+        render = stack.app.seed_render(&user, 2).await.1;
+    }
+    let job = render; // seed_render's job id differs; read it back below
+    let job_id: uuid::Uuid = stack
+        .app
+        .admin()
+        .query_one("select job_id from public.renders where id = $1", &[&job])
+        .await
+        .expect("job of render")
+        .get(0);
+
+    let routes = vec![
+        Route { name: "GET /renders", target: 1, method: "GET", path: "/renders?limit=24".into(), body: None },
+        Route { name: "GET /renders/{id}", target: 1, method: "GET", path: format!("/renders/{render}"), body: None },
+        Route { name: "GET /collections", target: 1, method: "GET", path: "/collections".into(), body: None },
+        Route { name: "GET /usage", target: 1, method: "GET", path: "/usage".into(), body: None },
+        Route {
+            name: "GET /generations/{id}",
+            target: 1,
+            method: "GET",
+            path: format!("/generations/{job_id}"),
+            body: None,
+        },
+        Route { name: "GET /community", target: 1, method: "GET", path: "/community".into(), body: None },
+        Route {
+            name: "POST /favorites/toggle",
+            target: 2,
+            method: "POST",
+            path: "/favorites/toggle".into(),
+            body: Some(json!({"renderId": render})),
+        },
+        Route {
+            name: "POST /collections",
+            target: 2,
+            method: "POST",
+            path: "/collections".into(),
+            body: Some(json!({"name": "bench"})),
+        },
+    ];
+
+    let upstream = stack.app.database.server().app_port;
+    let counting = FlightCounter::start(upstream).await;
+    let slow = FlightCounter::start_with_latency(upstream, ONE_WAY).await;
+    let counted = services_via(&stack, &counting).await;
+    let delayed = services_via(&stack, &slow).await;
+
+    println!("| route | target | flights per request | added latency at 10 ms each way | = round trips felt |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (index, route) in routes.iter().enumerate() {
+        let route = Route { body: route.body.clone().map(|b| renamed(b, index)), ..clone(route) };
+        call(&counted, &stack, &user.token, &route).await;
+        call(&delayed, &stack, &user.token, &route).await;
+        let before = counting.flights();
+        let mut status = 0;
+        for run in 0..RUNS {
+            let route = Route { body: route.body.clone().map(|b| renamed(b, run as usize + 100)), ..clone(&route) };
+            status = call(&counted, &stack, &user.token, &route).await;
+        }
+        let flights = (counting.flights() - before) as f64 / RUNS as f64;
+        let baseline = time(&counted, &stack, &user.token, &route).await;
+        let slowed = time(&delayed, &stack, &user.token, &route).await;
+        let added = slowed.saturating_sub(baseline);
+        let felt = added.as_secs_f64() / (2.0 * ONE_WAY.as_secs_f64());
+        println!(
+            "| {} | {} | {:.1} | {:.1} ms | {:.1} | <!-- status {status} -->",
+            route.name,
+            route.target,
+            flights,
+            added.as_secs_f64() * 1000.0,
+            felt
+        );
+    }
+    submit_round_trips(&stack, &counting, &counted, &user).await;
+}
+
+/// Each POST /collections needs a fresh name (names are unique per user).
+fn renamed(body: serde_json::Value, index: usize) -> serde_json::Value {
+    match body.get("name") {
+        Some(_) => json!({"name": format!("bench {index}")}),
+        None => body,
+    }
+}
+
+fn clone(route: &Route) -> Route {
+    Route {
+        name: route.name,
+        target: route.target,
+        method: route.method,
+        path: route.path.clone(),
+        body: route.body.clone(),
+    }
+}
+
+async fn time(services: &Services, stack: &TestStack, token: &str, route: &Route) -> Duration {
+    let mut best = Duration::MAX;
+    for run in 0..RUNS {
+        let route = Route { body: route.body.clone().map(|b| renamed(b, run as usize + 1000)), ..clone(route) };
+        let started = Instant::now();
+        call(services, stack, token, &route).await;
+        best = best.min(started.elapsed());
+    }
+    best
+}
+
+/// Submit: flights to PostgreSQL only (the Replicate call goes elsewhere).
+async fn submit_round_trips(
+    stack: &TestStack,
+    counting: &FlightCounter,
+    services: &Services,
+    user: &testkit::TestUser,
+) {
+    stack.app.set_plan(user, Some("price_monthly"), true).await;
+    let body = json!({"mode": "imagine", "prompt": "a calm study"});
+    let mut total = 0;
+    let mut runs = 0;
+    for _ in 0..RUNS {
+        let before = counting.flights();
+        let request = stack.request("POST", "/generations", Some(&user.token), Some(body.clone()));
+        let response = gateway::dispatch(services, request).await;
+        total += counting.flights() - before;
+        runs += 1;
+        let job = testkit::stack::json(&response)["data"]["id"].as_str().unwrap_or_default().to_string();
+        // Let it finish (cancel) so the next submit is not refused as in flight.
+        let cancel = stack.request("POST", &format!("/generations/{job}/cancel"), Some(&user.token), None);
+        gateway::dispatch(services, cancel).await;
+    }
+    println!("| POST /generations (excluding the Replicate call) | 3 | {:.1} | - | - |", total as f64 / runs as f64);
+}
