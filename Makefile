@@ -52,6 +52,7 @@ lint:
 ## of each beside it (target/lambda/<function>.zip).
 build:
 	@command -v cargo-lambda >/dev/null || pip install --quiet cargo-lambda
+	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	$(CARGO) lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do \
 	  (cd target/lambda/$$f && rm -f ../$$f.zip && zip -q -j -X ../$$f.zip bootstrap); \

@@ -26,8 +26,8 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
         Some(["community"]) => allow(request.method(), vec![(Method::GET, ())])?,
         _ => return Err(ApiError::not_found("route")),
     }
-    let mut tx = services.db.as_anon().await?;
-    let collections = community::list_community(&mut tx).await?;
-    tx.commit().await?;
+    // Anonymous even when a token is sent: everyone gets the same page.
+    let tx = services.db.as_anon().await?;
+    let collections = community::list_community_and_commit(tx).await?;
     Ok(http::ok(request_id, &CommunityView::new(&collections, &services.storage), CACHE))
 }

@@ -1,6 +1,7 @@
 //! `DELETE /renders/{id}`: the render's rows and its stored images go
-//! together, and a failure halfway never leaves a render pointing at nothing
-//! nor images that no row names any more.
+//! together. A failure halfway never leaves images that no row names; at
+//! worst it leaves the render with some images gone, which the client's
+//! retry (told so by a 503) completes.
 //!
 //! Order: read the object keys, delete the objects, then delete the rows.
 //! - Storage down before any object is gone: 503, nothing changed.
@@ -10,6 +11,7 @@
 //!   window where a row outlives its images, and it is closed by a retry.
 //! - The database failing after the objects are gone: the same, and a retry
 //!   completes it too.
+//!
 //! The reverse order (rows first) would turn any storage failure into images
 //! no row names, which nothing would ever find again to clean up. Holding
 //! the row delete open across the storage calls would keep a transaction

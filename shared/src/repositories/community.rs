@@ -4,7 +4,7 @@
 //! prompt or job, and without a bypass-RLS connection.
 
 use crate::config::{room_type, style, Mode};
-use crate::db::{DbError, Tx};
+use crate::db::{DbError, Row, Tx};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -35,19 +35,27 @@ pub struct CommunityItem {
     pub apply_settings: Option<Value>,
 }
 
+const FEED_SQL: &str = "select collection_id, title, description, is_featured, item_id, image_path,
+                               external_image_url, apply_settings
+                          from public.community_feed()";
+
 /// Published collections, featured first then by `order_index`, each with its
 /// items in order. Items whose render was deleted are absent.
 pub async fn list_community(tx: &mut Tx) -> Result<Vec<CommunityCollection>, DbError> {
-    let rows = tx
-        .query(
-            "select collection_id, title, description, is_featured, item_id, image_path,
-                    external_image_url, apply_settings
-               from public.community_feed()",
-            &[],
-        )
-        .await?;
+    Ok(group_feed(&tx.query(FEED_SQL, &[]).await?))
+}
+
+/// [`list_community`] as the whole transaction: the read and its COMMIT go
+/// in one flight, so the public page costs one round trip.
+pub async fn list_community_and_commit(tx: Tx) -> Result<Vec<CommunityCollection>, DbError> {
+    Ok(group_feed(&tx.query_and_commit(FEED_SQL, &[]).await?))
+}
+
+/// Folds the feed's rows (one per item, collections contiguous) into
+/// collections with their items.
+fn group_feed(rows: &[Row]) -> Vec<CommunityCollection> {
     let mut collections: Vec<CommunityCollection> = Vec::new();
-    for row in &rows {
+    for row in rows {
         let collection_id: Uuid = row.get("collection_id");
         if collections.last().is_none_or(|c| c.id != collection_id) {
             collections.push(CommunityCollection {
@@ -68,7 +76,7 @@ pub async fn list_community(tx: &mut Tx) -> Result<Vec<CommunityCollection>, DbE
             });
         }
     }
-    Ok(collections)
+    collections
 }
 
 /// The prefill a community item offers ("try this look"): exactly the four
