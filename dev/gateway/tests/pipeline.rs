@@ -21,11 +21,14 @@ async fn upload_submit_webhook_gives_a_stored_render_and_one_debit() {
     assert_eq!(submitted["data"]["status"], "processing");
 
     let job = api.wait_for(&user, &job_id, "succeeded").await;
-    assert_eq!(job["renderId"], job_id.as_str(), "the render id is the job id");
+    let render_id = support::render_of(&job_id).to_string();
+    assert_eq!(job["renderId"], render_id.as_str(), "the render id derives from the job id");
+    assert!(!render_id.contains(&job_id));
     let variants = job["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 1);
     let url = variants[0]["imageUrl"].as_str().unwrap();
-    assert_eq!(url, format!("{}/storage/v1/object/public/public/renders/{job_id}/0.jpg", api.stack.base_url));
+    assert_eq!(url, format!("{}/storage/v1/object/public/public/renders/{render_id}/0.jpg", api.stack.base_url));
+    assert!(!url.contains(&job_id), "image URLs do not reveal the job");
     let image = api.http.get(url).send().await.unwrap();
     assert_eq!(image.status(), 200);
     let bytes = image.bytes().await.unwrap();
@@ -37,8 +40,8 @@ async fn upload_submit_webhook_gives_a_stored_render_and_one_debit() {
     let prompt = prediction["input"]["prompt"].as_str().unwrap();
     assert!(prompt.contains("Japandi") && prompt.to_lowercase().contains("living room"), "{prompt}");
 
-    assert_eq!(api.count(&format!("public.renders where id = '{job_id}'")).await, 1);
-    assert_eq!(api.count(&format!("public.render_variants where image_path = 'renders/{job_id}/0.jpg'")).await, 1);
+    assert_eq!(api.count(&format!("public.renders where id = '{render_id}' and job_id = '{job_id}'")).await, 1);
+    assert_eq!(api.count(&format!("public.render_variants where image_path = 'renders/{render_id}/0.jpg'")).await, 1);
     assert_eq!(api.count(&format!("public.usage_ledger where meta->>'jobId' = '{job_id}'")).await, 1);
     assert_eq!(
         api.count(&format!("public.collections where owner_id = '{}' and is_default_favorites", user.id)).await,

@@ -4,7 +4,6 @@
 //!
 //! | method and path                                   | body                                                    | answer |
 //! | ------------------------------------------------- | ------------------------------------------------------- | ------ |
-//! | `GET    /admin/community/collections`             | -                                                       | 200 `{items: [collection + items]}`, drafts included |
 //! | `POST   /admin/community/collections`             | `{title, description?, isFeatured?, orderIndex?, isPublished?}` | 201 collection (a draft unless `isPublished`) |
 //! | `PATCH  /admin/community/collections/{id}`        | any non-empty subset of the above; `description: null` clears | 200 collection |
 //! | `DELETE /admin/community/collections/{id}`        | -                                                       | 204; its items go too, renders stay |
@@ -36,11 +35,10 @@ use shared::http::{
     self, allow, api_segments, path_uuid, ApiError, Body, CacheControl, Method, Request, Response, StatusCode,
 };
 use shared::repositories::community::{self as repo, CreatedItem, NewCollection};
-use view::{CollectionView, ItemView, ListView};
+use view::{CollectionView, ItemView};
 
 #[derive(Clone, Copy)]
 enum Action {
-    List,
     CreateCollection,
     UpdateCollection,
     DeleteCollection,
@@ -58,9 +56,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     use Action::*;
     let method = request.method();
     let (action, id) = match api_segments(request.uri().path()).as_deref() {
-        Some(["admin", "community", "collections"]) => {
-            (allow(method, vec![(Method::GET, List), (Method::POST, CreateCollection)])?, None)
-        }
+        Some(["admin", "community", "collections"]) => (allow(method, vec![(Method::POST, CreateCollection)])?, None),
         Some(["admin", "community", "collections", id]) => {
             (allow(method, vec![(Method::PATCH, UpdateCollection), (Method::DELETE, DeleteCollection)])?, Some(*id))
         }
@@ -76,12 +72,6 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     let id = id.map(|id| path_uuid(id, "community resource")).transpose()?;
     let storage = &services.storage;
     match (action, id) {
-        (List, _) => {
-            let mut tx = admin.tx().await?;
-            let collections = repo::list_all_collections(&mut tx).await?;
-            tx.commit().await?;
-            Ok(reply(request_id, StatusCode::OK, &ListView::new(collections, storage)))
-        }
         (CreateCollection, _) => {
             let input = input::new_collection(request)?;
             let new = NewCollection {
@@ -95,7 +85,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
             let created = repo::create_collection(&mut tx, &new).await?;
             tx.commit().await?;
             admin.audit("created community collection", created.id);
-            Ok(reply(request_id, StatusCode::CREATED, &CollectionView::new(created, None)))
+            Ok(reply(request_id, StatusCode::CREATED, &CollectionView::new(created)))
         }
         (UpdateCollection, Some(id)) => {
             let patch = input::collection_patch(request)?;
@@ -103,7 +93,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
             let updated = repo::update_collection(&mut tx, id, &patch).await?.ok_or_else(collection_not_found)?;
             tx.commit().await?;
             admin.audit("updated community collection", id);
-            Ok(reply(request_id, StatusCode::OK, &CollectionView::new(updated, None)))
+            Ok(reply(request_id, StatusCode::OK, &CollectionView::new(updated)))
         }
         (DeleteCollection, Some(id)) => {
             let mut tx = admin.tx().await?;

@@ -1,5 +1,5 @@
 //! The JSON shapes the admin routes answer with. Admins see what the public
-//! page hides (drafts, order indexes, render ids) but never render owners.
+//! page hides (publication, order indexes, render ids) but never render owners.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,9 +17,6 @@ pub struct CollectionView {
     pub order_index: i32,
     pub is_published: bool,
     pub created_at: DateTime<Utc>,
-    /// Only in the listing; writes answer with the collection alone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<ItemView>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,13 +34,8 @@ pub struct ItemView {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ListView {
-    pub items: Vec<CollectionView>,
-}
-
 impl CollectionView {
-    pub fn new(collection: AdminCollection, items: Option<Vec<ItemView>>) -> Self {
+    pub fn new(collection: AdminCollection) -> Self {
         CollectionView {
             id: collection.id,
             title: collection.title,
@@ -52,7 +44,6 @@ impl CollectionView {
             order_index: collection.order_index,
             is_published: collection.is_published,
             created_at: collection.created_at,
-            items,
         }
     }
 }
@@ -73,18 +64,5 @@ impl ItemView {
             order_index: item.order_index,
             created_at: item.created_at,
         }
-    }
-}
-
-impl ListView {
-    pub fn new(collections: Vec<(AdminCollection, Vec<AdminItem>)>, storage: &Storage) -> Self {
-        let items = collections
-            .into_iter()
-            .map(|(collection, items)| {
-                let items = items.into_iter().map(|item| ItemView::new(item, storage)).collect();
-                CollectionView::new(collection, Some(items))
-            })
-            .collect();
-        ListView { items }
     }
 }

@@ -2,7 +2,8 @@
 //! `GET /generations/{id}` and the sweeper share.
 //!
 //! Exactly once, whatever the network does: the images are stored first
-//! under keys derived from the job (the render id is the job id), so a
+//! under keys derived from the job (the render id is derived from the job
+//! id), so a
 //! duplicate or retried delivery overwrites the same objects instead of
 //! leaving orphans; then one transaction records the delivery id, moves the
 //! job with a conditional update, and writes render, variants and the single
@@ -127,7 +128,7 @@ async fn succeed(
     if prediction.output.is_empty() {
         return finish(services, job, delivery_id, Transition::Failed { error: BAD_OUTPUT }, Outcome::Failed).await;
     }
-    let render_id = job.id;
+    let render_id = renders::render_id_for_job(job.id);
     // Download and store every variant concurrently.
     let stored = try_join_all(prediction.output.iter().enumerate().map(|(index, url)| async move {
         let bytes = services.replicate.download_output(url).await?;
@@ -230,7 +231,7 @@ async fn remove_orphans(services: &Services, job_id: Uuid, count: usize) -> Resu
     let now = jobs::get_job_by_id(&mut tx, job_id).await?;
     tx.commit().await?;
     if now.is_some_and(|job| job.status != JobStatus::Succeeded) {
-        remove_objects(services, job_id, count).await;
+        remove_objects(services, renders::render_id_for_job(job_id), count).await;
     }
     Ok(())
 }

@@ -11,9 +11,8 @@ use uuid::Uuid;
 
 mod admin;
 pub use admin::{
-    create_collection, create_item, delete_collection, delete_item, list_all_collections, update_collection,
-    update_item, AdminCollection, AdminItem, CollectionPatch, CreatedItem, ItemPatch, ItemSource, NewCollection,
-    NewItem,
+    create_collection, create_item, delete_collection, delete_item, update_collection, update_item, AdminCollection,
+    AdminItem, CollectionPatch, CreatedItem, ItemPatch, ItemSource, NewCollection, NewItem,
 };
 
 #[derive(Debug, Clone, PartialEq)]

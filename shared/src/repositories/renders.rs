@@ -6,6 +6,16 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+/// Namespace of render ids derived from job ids.
+const RENDER_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9b4d_4e7a_8c5f_2d1e_0b9a_7c64);
+
+/// The id of a job's render: fixed by the job, so duplicate or retried
+/// deliveries store their images under the same keys (never orphans), yet
+/// one-way, so public image URLs do not reveal the job id.
+pub fn render_id_for_job(job_id: Uuid) -> Uuid {
+    Uuid::new_v5(&RENDER_ID_NAMESPACE, job_id.as_bytes())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Render {
     pub id: Uuid,

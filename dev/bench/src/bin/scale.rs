@@ -19,7 +19,9 @@ const RUNS: usize = 15;
 /// with the cursor inlined (EXPLAIN cannot take parameters over simple query).
 fn keyset_sql(owner: &str, after: Option<&Cursor>) -> String {
     let predicate = match after {
-        Some(c) => format!("and (r.created_at, r.id) < ('{}'::timestamptz, '{}'::uuid)", c.created_at.to_rfc3339(), c.id),
+        Some(c) => {
+            format!("and (r.created_at, r.id) < ('{}'::timestamptz, '{}'::uuid)", c.created_at.to_rfc3339(), c.id)
+        }
         None => String::new(),
     };
     format!(
@@ -54,7 +56,9 @@ async fn median_ms(client: &Client, claims: &str, sql: &str) -> f64 {
         let plan = rows
             .iter()
             .find_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).filter(|t| t.starts_with('[')).map(str::to_owned),
+                tokio_postgres::SimpleQueryMessage::Row(row) => {
+                    row.get(0).filter(|t| t.starts_with('[')).map(str::to_owned)
+                }
                 _ => None,
             })
             .expect("plan");
@@ -79,10 +83,11 @@ async fn main() {
                select id, row_number() over (order by id) as n from public.profiles where id <> '{me}';
              insert into public.generation_jobs (id, owner_id, mode, status, created_at)
                select gen_random_uuid(),
-                      case when n <= {MINE} then '{me}'::uuid else (select id from owners where owners.n = 1 + n % 9) end,
+                      case when g.i <= {MINE} then '{me}'::uuid else (select o.id from owners o where o.n = 1 + g.i % 9) end,
                       'imagine', 'succeeded',
-                      timestamptz '2026-01-01' + (n / 7) * interval '1 second'
-                 from generate_series(1, {TOTAL}) n;
+                      -- 7 renders share each second: many equal timestamps
+                      timestamptz '2026-01-01' + (g.i / 7) * interval '1 second'
+                 from generate_series(1, {TOTAL}) as g(i);
              insert into public.renders (id, job_id, owner_id, mode, created_at)
                select id, id, owner_id, mode, created_at from public.generation_jobs;
              insert into public.render_variants (render_id, owner_id, idx, image_path)
@@ -130,7 +135,10 @@ async fn main() {
     println!("| page 1, keyset | {first:.2} ms | 1.00 |");
     println!("| page 1,000, keyset | {thousandth:.2} ms | {:.2} (target at most 1.5) |", thousandth / first);
     println!("| page 1,000, OFFSET 23,976 | {offset:.2} ms | {:.1} |", offset / first);
-    println!("| page 1, spec's policy `auth.uid() = owner_id` | {original_first:.2} ms | {:.2} of hardened |", original_first / first);
+    println!(
+        "| page 1, spec's policy `auth.uid() = owner_id` | {original_first:.2} ms | {:.2} of hardened |",
+        original_first / first
+    );
     println!(
         "| page 1,000, spec's policy | {original_thousandth:.2} ms | {:.2} of hardened |",
         original_thousandth / thousandth

@@ -40,7 +40,12 @@ async fn main() {
     let mut completing = Vec::new();
     let mut floor = Vec::new();
     for run in 0..RUNS {
-        let request = stack.request("POST", "/generations", Some(&user.token), Some(serde_json::json!({"mode": "imagine", "prompt": format!("loft {run}")})));
+        let request = stack.request(
+            "POST",
+            "/generations",
+            Some(&user.token),
+            Some(serde_json::json!({"mode": "imagine", "prompt": format!("loft {run}")})),
+        );
         let response = gateway::dispatch(services, request).await;
         let body = testkit::stack::json(&response);
         let job_id: uuid::Uuid = body["data"]["id"].as_str().expect("job id").parse().expect("uuid");

@@ -189,7 +189,8 @@ impl Api {
     pub async fn job_effects(&self, job_id: &str) -> (i64, i64, i64, i64) {
         (
             self.count(&format!("public.renders where job_id = '{job_id}'")).await,
-            self.count(&format!("public.render_variants where image_path like 'renders/{job_id}/%'")).await,
+            self.count(&format!("public.render_variants where image_path like 'renders/{}/%'", render_of(job_id)))
+                .await,
             self.count(&format!("public.usage_ledger where meta->>'jobId' = '{job_id}'")).await,
             self.count(&format!("public.webhook_events where job_id = '{job_id}'")).await,
         )
@@ -210,9 +211,14 @@ impl Api {
 
     /// Whether the public bucket holds variant `index` of the render of `job_id`.
     pub async fn render_object_exists(&self, job_id: &str, index: i32) -> bool {
-        let key = shared::storage::render_key(Uuid::parse_str(job_id).unwrap(), index);
+        let key = shared::storage::render_key(render_of(job_id), index);
         self.stack.services.storage.get(shared::storage::PUBLIC_BUCKET, &key).await.expect("storage read").is_some()
     }
+}
+
+/// The id of a job's render (derived from the job id).
+pub fn render_of(job_id: &str) -> Uuid {
+    shared::repositories::renders::render_id_for_job(Uuid::parse_str(job_id).unwrap())
 }
 
 /// Polls `check` every 50 ms until it holds; panics with `what` after `seconds`.

@@ -1,7 +1,8 @@
 //! Curating the community gallery. The tables are writable by `service_role`
 //! only (users and anon get no write grant), so these run in a service
 //! transaction that the caller opens only after checking the admin claim.
-//! Unlike the public feed, admins see drafts, render ids and empty shelves.
+//! Writes answer with the row as stored, including what the public feed
+//! hides (publication state, order indexes, render ids).
 
 use super::ApplySettings;
 use crate::db::{DbError, Row, Tx, Type};
@@ -105,36 +106,6 @@ fn item_from_row(row: &Row) -> AdminItem {
         order_index: row.get("item_order"),
         created_at: row.get("item_created_at"),
     }
-}
-
-/// Every collection, drafts included, with its items, in the feed's order.
-pub async fn list_all_collections(tx: &mut Tx) -> Result<Vec<(AdminCollection, Vec<AdminItem>)>, DbError> {
-    let rows = tx
-        .query(
-            "select c.id, c.title, c.description, c.is_featured, c.order_index, c.is_published, c.created_at,
-                    i.id as item_id, c.id as collection_id, i.render_id, i.external_image_url, v.image_path,
-                    i.apply_settings, i.order_index as item_order, i.created_at as item_created_at
-               from public.community_collections c
-               left join public.community_items i on i.collection_id = c.id
-               left join public.renders r on r.id = i.render_id
-               left join public.render_variants v on v.render_id = r.id and v.idx = r.cover_variant
-              order by c.is_featured desc, c.order_index, c.created_at desc, c.id,
-                       i.order_index, i.created_at, i.id",
-            &[],
-        )
-        .await?;
-    let mut collections: Vec<(AdminCollection, Vec<AdminItem>)> = Vec::new();
-    for row in &rows {
-        let id: Uuid = row.get("id");
-        if collections.last().is_none_or(|(c, _)| c.id != id) {
-            collections.push((collection_from_row(row), Vec::new()));
-        }
-        let item_id: Option<Uuid> = row.get("item_id");
-        if let (Some(_), Some((_, items))) = (item_id, collections.last_mut()) {
-            items.push(item_from_row(row));
-        }
-    }
-    Ok(collections)
 }
 
 pub async fn create_collection(tx: &mut Tx, new: &NewCollection<'_>) -> Result<AdminCollection, DbError> {
