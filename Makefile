@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo deps test test-direct test-pgbouncer dev migrate lint fmt clean-test-servers build deploy deploy-cargo-lambda
+.PHONY: bench demo deps test test-direct test-pgbouncer dev migrate lint fmt clean-test-servers build deploy deploy-cargo-lambda
 
 # Every Lambda of template.yaml.
 FUNCTIONS := uploads submit-job get-job cancel-job replicate-webhook sweep-jobs \
@@ -35,6 +35,10 @@ dev: deps
 ## progress, favourite, renders, usage, image URLs).
 demo:
 	@set -a; source .env.example; [ -f .env ] && source .env; set +a; $(CARGO) run --quiet -p demo
+
+## Every figure of BENCHMARKS.md, measured here and written into it.
+bench: deps
+	@dev/scripts/bench.sh
 
 ## Applies migrations/ to DATABASE_ADMIN_URL (a real Supabase project too:
 ## the supabase/ emulation files are refused there).

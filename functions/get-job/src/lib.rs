@@ -9,7 +9,7 @@ use shared::http::{self, allow, api_segments, path_uuid, ApiError, Body, CacheCo
 use shared::repositories::generation_jobs as jobs;
 use uuid::Uuid;
 
-type JobWithOutputs = (jobs::Job, Option<Uuid>, Vec<(i32, String)>);
+use jobs::JobWithOutputs;
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
     let request_id = http::request_id(&request);
@@ -44,8 +44,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
 /// The caller's job with its outputs, one round trip; someone else's job is
 /// not found.
 async fn read_job(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Result<JobWithOutputs, ApiError> {
-    let mut tx = services.db.as_user(user).await?;
-    let found = jobs::get_job_with_outputs(&mut tx, job_id).await?;
-    tx.commit().await?;
+    let tx = services.db.as_user(user).await?;
+    let found = jobs::get_job_with_outputs_and_commit(tx, job_id).await?;
     found.ok_or_else(|| ApiError::not_found("generation"))
 }

@@ -250,9 +250,8 @@ pub async fn start_prediction(services: &Services, job: Job, submission: &ValidS
     let prompt = build_prompt(submission.mode, submission.room_type, submission.style, submission.prompt.as_deref());
     match services.replicate.create_prediction(job.id, &prompt, &urls).await {
         Ok(prediction) => {
-            let mut tx = services.db.as_service().await?;
-            let attached = jobs::attach_prediction(&mut tx, job.id, &prediction.id).await?;
-            tx.commit().await?;
+            let tx = services.db.as_service().await?;
+            let attached = jobs::attach_prediction_and_commit(tx, job.id, &prediction.id).await?;
             Ok(attached.unwrap_or(job))
         }
         Err(error) => {

@@ -235,14 +235,23 @@ pub async fn set_job_status(tx: &mut Tx, id: Uuid, transition: &Transition<'_>) 
 
 /// Records the Replicate prediction of a job (once) and moves it to `processing`.
 pub async fn attach_prediction(tx: &mut Tx, id: Uuid, prediction_id: &str) -> Result<Option<Job>, DbError> {
-    let sql = format!(
+    one(tx.query(&attach_sql(), &[(&id, Type::UUID), (&prediction_id, Type::TEXT)]).await?)
+}
+
+/// [`attach_prediction`] as the transaction's last statement, committed in
+/// the same round trip.
+pub async fn attach_prediction_and_commit(tx: Tx, id: Uuid, prediction_id: &str) -> Result<Option<Job>, DbError> {
+    one(tx.query_and_commit(&attach_sql(), &[(&id, Type::UUID), (&prediction_id, Type::TEXT)]).await?)
+}
+
+fn attach_sql() -> String {
+    format!(
         "update public.generation_jobs
             set prediction_id = $2,
                 status = case when status = 'starting' then 'processing' else status end
           where id = $1 and prediction_id is null
           returning {COLUMNS}"
-    );
-    one(tx.query(&sql, &[(&id, Type::UUID), (&prediction_id, Type::TEXT)]).await?)
+    )
 }
 
 /// Claims the right to poll Replicate for this job now: true for at most one
@@ -275,13 +284,21 @@ pub async fn list_stale_jobs(tx: &mut Tx, older_than: std::time::Duration, limit
     tx.query(&sql, &[(&seconds, Type::FLOAT8), (&limit, Type::INT8)]).await?.iter().map(Job::from_row).collect()
 }
 
-/// A job with what it produced: the render id and its variants' image paths
-/// (index, path), in one statement.
-pub async fn get_job_with_outputs(
-    tx: &mut Tx,
-    id: Uuid,
-) -> Result<Option<(Job, Option<Uuid>, Vec<(i32, String)>)>, DbError> {
-    let sql = format!(
+/// A job with what it produced: the render id and its variants' image paths.
+pub type JobWithOutputs = (Job, Option<Uuid>, Vec<(i32, String)>);
+
+/// A job with its outputs (render id, variants' index and path), one statement.
+pub async fn get_job_with_outputs(tx: &mut Tx, id: Uuid) -> Result<Option<JobWithOutputs>, DbError> {
+    job_with_outputs(tx.query(&outputs_sql(), &[(&id, Type::UUID)]).await?)
+}
+
+/// [`get_job_with_outputs`] as a whole read transaction: one round trip.
+pub async fn get_job_with_outputs_and_commit(tx: Tx, id: Uuid) -> Result<Option<JobWithOutputs>, DbError> {
+    job_with_outputs(tx.query_and_commit(&outputs_sql(), &[(&id, Type::UUID)]).await?)
+}
+
+fn outputs_sql() -> String {
+    format!(
         "select {columns}, r.id as render_id,
                 coalesce(array_agg(v.idx order by v.idx) filter (where v.id is not null), '{{}}') as variant_indexes,
                 coalesce(array_agg(v.image_path order by v.idx) filter (where v.id is not null), '{{}}') as variant_paths
@@ -291,8 +308,10 @@ pub async fn get_job_with_outputs(
           where j.id = $1
           group by j.id, r.id",
         columns = COLUMNS.split(", ").map(|c| format!("j.{c}")).collect::<Vec<_>>().join(", ")
-    );
-    let rows = tx.query(&sql, &[(&id, Type::UUID)]).await?;
+    )
+}
+
+fn job_with_outputs(rows: Vec<Row>) -> Result<Option<JobWithOutputs>, DbError> {
     let Some(row) = rows.first() else { return Ok(None) };
     let indexes: Vec<i32> = row.get("variant_indexes");
     let paths: Vec<String> = row.get("variant_paths");

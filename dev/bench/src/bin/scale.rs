@@ -91,12 +91,12 @@ async fn main() {
              insert into public.renders (id, job_id, owner_id, mode, created_at)
                select id, id, owner_id, mode, created_at from public.generation_jobs;
              insert into public.render_variants (render_id, owner_id, idx, image_path)
-               select id, owner_id, 0, 'renders/' || id || '/0.jpg' from public.renders;
-             vacuum analyze;",
+               select id, owner_id, 0, 'renders/' || id || '/0.jpg' from public.renders;",
             me = me.id
         ))
         .await
         .expect("seed a million renders");
+    admin.batch_execute("vacuum analyze").await.expect("vacuum");
     println!("<!-- seeded {TOTAL} renders in {:.0} s -->", started.elapsed().as_secs_f64());
 
     let owner = me.id.to_string();

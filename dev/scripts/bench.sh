@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make bench`: measures every figure of BENCHMARKS.md on this machine and
+# rewrites the file, method beside each figure. Uses the same throwaway
+# PostgreSQL, S3 server and Replicate simulator as the tests.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+trap 'dev/scripts/stop-test-servers.sh' EXIT
+out=$(mktemp -d)
+
+cargo build --quiet -p bench
+echo "round trips..."; target/debug/roundtrips > "$out/roundtrips.md"
+echo "webhook completion..."; target/debug/webhook > "$out/webhook.md"
+echo "one million renders (takes a few minutes)..."; target/debug/scale > "$out/scale.md"
+sizes="$out/sizes.md"
+if [ -d target/lambda ] && ls target/lambda/*/bootstrap >/dev/null 2>&1; then
+  {
+    echo "| function | arm64 binary | zip |"
+    echo "| --- | --- | --- |"
+    for f in target/lambda/*/bootstrap; do
+      name=$(basename "$(dirname "$f")")
+      zip="target/lambda/$name.zip"
+      mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MB", b / 1000000 }'; }
+      printf '| %s | %s | %s |\n' "$name" "$(mb "$f")" "$( [ -f "$zip" ] && mb "$zip" || echo -)"
+    done
+  } > "$sizes"
+else
+  echo "Run \`make build\` first to measure the arm64 binaries." > "$sizes"
+fi
+
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), PostgreSQL $(postgres --version 2>/dev/null | awk '{print $3}' || echo '?')"
+sed -e "/@ROUNDTRIPS@/{r $out/roundtrips.md" -e 'd}' \
+    -e "/@WEBHOOK@/{r $out/webhook.md" -e 'd}' \
+    -e "/@SCALE@/{r $out/scale.md" -e 'd}' \
+    -e "/@SIZES@/{r $sizes" -e 'd}' \
+    -e "s|@MACHINE@|$machine|" -e "s|@DATE@|$(date -u +%Y-%m-%d)|" \
+    dev/bench/BENCHMARKS.template.md > BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
