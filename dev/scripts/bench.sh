@@ -11,6 +11,12 @@ cargo build --quiet -p bench
 echo "round trips..."; target/debug/roundtrips > "$out/roundtrips.md"
 echo "webhook completion..."; target/debug/webhook > "$out/webhook.md"
 echo "one million renders (takes a few minutes)..."; target/debug/scale > "$out/scale.md"
+echo "property-based fuzzing, 20,000 cases per property..."
+fuzz_started=$(date +%s)
+if PROPTEST_CASES=20000 cargo test --quiet -p shared --test properties > "$out/fuzz.log" 2>&1; then fuzz_result="no findings"; else fuzz_result="FINDINGS: see the test output"; fi
+properties=$(grep -c '^    fn \|^async fn ' shared/tests/properties.rs)
+printf '| properties | cases each | executions | time | result |\n| --- | --- | --- | --- | --- |\n| %s | 20,000 | %s | %s s | %s |\n' \
+  "$properties" "$((properties * 20000))" "$(( $(date +%s) - fuzz_started ))" "$fuzz_result" > "$out/fuzz.md"
 sizes="$out/sizes.md"
 if [ -d target/lambda ] && ls target/lambda/*/bootstrap >/dev/null 2>&1; then
   {
@@ -32,6 +38,7 @@ sed -e "/@ROUNDTRIPS@/{r $out/roundtrips.md" -e 'd}' \
     -e "/@WEBHOOK@/{r $out/webhook.md" -e 'd}' \
     -e "/@SCALE@/{r $out/scale.md" -e 'd}' \
     -e "/@SIZES@/{r $sizes" -e 'd}' \
+    -e "/@FUZZ@/{r $out/fuzz.md" -e 'd}' \
     -e "s|@MACHINE@|$machine|" -e "s|@DATE@|$(date -u +%Y-%m-%d)|" \
     dev/bench/BENCHMARKS.template.md > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -14,6 +14,12 @@ use shared::repositories::pagination::{Cursor, PageRequest};
 use shared::storage::InputPath;
 use uuid::Uuid;
 
+/// Generated inputs per property: `default` in `make test`, PROPTEST_CASES
+/// for a longer campaign (`make bench` runs 20,000).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
+
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// Standard Webhooks signing, written here independently of the code under test.
@@ -28,7 +34,7 @@ fn sign(id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn webhook_verification_never_panics(
@@ -118,7 +124,7 @@ async fn token_verification_never_panics_on_garbage() {
         jwt_secret: Some(testkit::tokens::TEST_JWT_SECRET.into()),
         jwks_url: None,
     });
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 512, ..ProptestConfig::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: cases(512), ..ProptestConfig::default() });
     let strategy = prop_oneof![
         ".{0,300}",
         "[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,200}\\.[A-Za-z0-9_-]{0,90}",
