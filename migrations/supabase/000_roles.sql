@@ -2,27 +2,29 @@
 --
 -- Roles are cluster-global and tests migrate many databases of one cluster at
 -- the same time, so every CREATE ROLE / GRANT role runs in its own block that
--- treats "already exists" (duplicate_object) and a lost race on the catalog's
--- unique index (unique_violation) as success.
+-- treats "already exists" (duplicate_object), a lost race on the catalog's
+-- unique index (unique_violation) and a concurrent update of the same
+-- catalog row ("tuple concurrently updated", internal_error) as success: in
+-- each case another session is making the very same change.
 
 do $$
 begin
   create role anon nologin noinherit;
-exception when duplicate_object or unique_violation then null;
+exception when duplicate_object or unique_violation or internal_error then null;
 end
 $$;
 
 do $$
 begin
   create role authenticated nologin noinherit;
-exception when duplicate_object or unique_violation then null;
+exception when duplicate_object or unique_violation or internal_error then null;
 end
 $$;
 
 do $$
 begin
   create role service_role nologin noinherit bypassrls;
-exception when duplicate_object or unique_violation then null;
+exception when duplicate_object or unique_violation or internal_error then null;
 end
 $$;
 
@@ -33,7 +35,7 @@ $$;
 do $$
 begin
   create role authenticator login noinherit;
-exception when duplicate_object or unique_violation then null;
+exception when duplicate_object or unique_violation or internal_error then null;
 end
 $$;
 
@@ -45,7 +47,7 @@ begin
     if not pg_has_role('authenticator', r, 'member') then
       begin
         execute format('grant %I to authenticator', r);
-      exception when duplicate_object or unique_violation then null;
+      exception when duplicate_object or unique_violation or internal_error then null;
       end;
     end if;
   end loop;

@@ -96,17 +96,29 @@ pub async fn connect(url: &str) -> Client {
     client
 }
 
-/// The login role exists cluster-wide once any database was migrated; tests of
-/// the migrations themselves may run first, so make sure it can log in.
+/// The login role exists cluster-wide once any database was migrated; tests
+/// of the migrations themselves may run first, so make sure it can log in.
+/// Once per process; role changes are cluster-wide and other test processes
+/// may make the same one at the same moment ("tuple concurrently updated"),
+/// which is retried.
 async fn ensure_app_role(server: &Server) {
-    let admin = connect(&server.admin_url("postgres")).await;
-    let sql = format!(
-        "do $$ begin
-           create role {APP_ROLE} login noinherit;
-         exception when duplicate_object or unique_violation then null; end $$;
-         alter role {APP_ROLE} login password '{APP_PASSWORD}';"
-    );
-    admin.batch_execute(&sql).await.expect("ensure authenticator role");
+    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        let admin = connect(&server.admin_url("postgres")).await;
+        let sql = format!(
+            "do $$ begin
+               create role {APP_ROLE} login noinherit;
+             exception when duplicate_object or unique_violation or internal_error then null; end $$;
+             alter role {APP_ROLE} login password '{APP_PASSWORD}';"
+        );
+        let mut attempt = 0;
+        while let Err(error) = admin.batch_execute(&sql).await {
+            attempt += 1;
+            assert!(attempt < 20, "ensure authenticator role: {error}");
+            tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+        }
+    })
+    .await;
 }
 
 async fn ensure_template(server: &'static Server) -> String {

@@ -43,18 +43,11 @@ async fn call(services: &Services, stack: &TestStack, token: &str, route: &Route
 async fn main() {
     let stack = TestStack::spawn().await;
     let user = stack.create_user().await;
-    let mut render = uuid::Uuid::nil();
+    let mut seeded = (uuid::Uuid::nil(), uuid::Uuid::nil());
     for _ in 0..30 {
-        render = stack.app.seed_render(&user, 2).await.1;
+        seeded = stack.app.seed_render(&user, 2).await;
     }
-    let job = render; // seed_render's job id differs; read it back below
-    let job_id: uuid::Uuid = stack
-        .app
-        .admin()
-        .query_one("select job_id from public.renders where id = $1", &[&job])
-        .await
-        .expect("job of render")
-        .get(0);
+    let (job_id, render) = seeded;
 
     let routes = vec![
         Route { name: "GET /renders", target: 1, method: "GET", path: "/renders?limit=24".into(), body: None },
