@@ -33,7 +33,11 @@ impl FlightCounter {
             while let Ok((client, _)) = listener.accept().await {
                 let counter = counter.clone();
                 tokio::spawn(async move {
+                    // Without NODELAY, Nagle and delayed ACKs on the proxy's own
+                    // sockets would add tens of milliseconds to small replies.
+                    let _ = client.set_nodelay(true);
                     if let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)).await {
+                        let _ = server.set_nodelay(true);
                         relay(client, server, counter, one_way).await;
                     }
                 });
