@@ -124,7 +124,8 @@ async fn token_verification_never_panics_on_garbage() {
         jwt_secret: Some(testkit::tokens::TEST_JWT_SECRET.into()),
         jwks_url: None,
     });
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: cases(512), ..ProptestConfig::default() });
+    let mut runner =
+        proptest::test_runner::TestRunner::new(ProptestConfig { cases: cases(512), ..ProptestConfig::default() });
     let strategy = prop_oneof![
         ".{0,300}",
         "[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,200}\\.[A-Za-z0-9_-]{0,90}",

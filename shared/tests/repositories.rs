@@ -48,15 +48,12 @@ async fn complete(app: &TestApp, job: &jobs::Job, delivery: &str, variants: i32)
     )
     .await
     .unwrap();
-    for idx in 0..variants {
-        let path = format!("renders/{render_id}/{idx}.jpg");
-        renders::add_variant(
-            &mut tx,
-            &renders::NewVariant { render_id, owner_id: job.owner_id, idx, image_path: &path },
-        )
-        .await
-        .unwrap();
-    }
+    let paths: Vec<String> = (0..variants).map(|idx| format!("renders/{render_id}/{idx}.jpg")).collect();
+    let added = renders::add_variants(&mut tx, render_id, job.owner_id, &paths).await.unwrap();
+    assert_eq!(
+        added.iter().map(|v| (v.idx, v.image_path.clone())).collect::<Vec<_>>(),
+        paths.iter().cloned().enumerate().map(|(i, p)| (i as i32, p)).collect::<Vec<_>>()
+    );
     assert!(usage::debit_generation(&mut tx, job.owner_id, job.id, 1).await.unwrap());
     tx.commit().await.unwrap();
     render_id

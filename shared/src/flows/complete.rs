@@ -177,10 +177,7 @@ async fn succeed(
         cover_variant: 0,
     };
     renders::create_render(&mut tx, &new_render).await?;
-    for (index, key) in keys.iter().enumerate() {
-        let variant = renders::NewVariant { render_id, owner_id: job.owner_id, idx: index as i32, image_path: key };
-        renders::add_variant(&mut tx, &variant).await?;
-    }
+    renders::add_variants(&mut tx, render_id, job.owner_id, &keys).await?;
     usage::debit_generation(&mut tx, job.owner_id, job.id, 1).await?;
     tx.commit().await?;
     tracing::info!(job_id = %job.id, variants = keys.len(), "generation completed");

@@ -110,32 +110,25 @@ pub async fn create_render(tx: &mut Tx, render: &NewRender<'_>) -> Result<Render
     Ok(Render::from_row(&row))
 }
 
-#[derive(Debug, Clone)]
-pub struct NewVariant<'a> {
-    pub render_id: Uuid,
-    pub owner_id: Uuid,
-    pub idx: i32,
-    pub image_path: &'a str,
-}
-
-pub async fn add_variant(tx: &mut Tx, variant: &NewVariant<'_>) -> Result<RenderVariant, DbError> {
+/// Adds a render's variants in one statement, indexed 0.. in the order of
+/// `image_paths` (one round trip however many outputs a job has).
+pub async fn add_variants(
+    tx: &mut Tx,
+    render_id: Uuid,
+    owner_id: Uuid,
+    image_paths: &[String],
+) -> Result<Vec<RenderVariant>, DbError> {
+    let paths: Vec<&str> = image_paths.iter().map(String::as_str).collect();
     let sql = format!(
         "insert into public.render_variants (render_id, owner_id, idx, image_path)
-         values ($1, $2, $3, $4)
+         select $1, $2, (path.ordinality - 1)::int4, path.image_path
+           from unnest($3::text[]) with ordinality as path(image_path, ordinality)
          returning {VARIANT_COLUMNS}"
     );
-    let row = tx
-        .query_one(
-            &sql,
-            &[
-                (&variant.render_id, Type::UUID),
-                (&variant.owner_id, Type::UUID),
-                (&variant.idx, Type::INT4),
-                (&variant.image_path, Type::TEXT),
-            ],
-        )
-        .await?;
-    Ok(RenderVariant::from_row(&row))
+    let rows = tx.query(&sql, &[(&render_id, Type::UUID), (&owner_id, Type::UUID), (&paths, Type::TEXT_ARRAY)]).await?;
+    let mut variants: Vec<RenderVariant> = rows.iter().map(RenderVariant::from_row).collect();
+    variants.sort_by_key(|variant| variant.idx);
+    Ok(variants)
 }
 
 /// Filters of the gallery; `None` means any.
