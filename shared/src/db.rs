@@ -29,6 +29,14 @@ pub use error::DbError;
 /// A statement parameter with its PostgreSQL type (required by unnamed statements).
 pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
+/// A statement with its parameters, built by a repository and sent by the
+/// caller, so that statements of different repositories can share a flight
+/// ([`Tx::query_pipelined`]).
+pub struct Statement<'a> {
+    pub sql: std::borrow::Cow<'static, str>,
+    pub params: Vec<Param<'a>>,
+}
+
 /// The connection pool of one Lambda environment (or one test).
 #[derive(Clone)]
 pub struct Database {
@@ -201,6 +209,36 @@ impl Tx {
         }
     }
 
+    /// Runs two statements back to back in one flight and returns each one's
+    /// rows. The second is sent before the first's answer is known, so use it
+    /// only where the caller can act on the first's answer afterwards (by
+    /// rolling back). If either fails the transaction is rolled back; the
+    /// outer error is a failure of the connection or of the transaction's setup.
+    pub async fn query_pipelined(
+        &mut self,
+        first: &Statement<'_>,
+        second: &Statement<'_>,
+    ) -> Result<(Result<Vec<Row>, DbError>, Result<Vec<Row>, DbError>), DbError> {
+        self.ensure_open()?;
+        let setup = self.take_setup();
+        let client = self.client();
+        let both = async {
+            let (first, second) = tokio::join!(
+                client.query_typed(&first.sql, &first.params),
+                client.query_typed(&second.sql, &second.params)
+            );
+            Ok((first, second))
+        };
+        match send(client, setup, both).await {
+            Ok((Ok(first), Ok(second))) => Ok((Ok(first), Ok(second))),
+            Ok((first, second)) => {
+                self.end_failed().await;
+                Ok((first.map_err(DbError::from_postgres), second.map_err(DbError::from_postgres)))
+            }
+            Err(error) => Err(self.fail(error).await),
+        }
+    }
+
     /// Runs one last statement and commits in the same flight: a transaction
     /// of a single statement costs one round trip.
     pub async fn query_and_commit(mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
@@ -249,10 +287,14 @@ impl Tx {
     /// A failed statement aborts the transaction; end it now so the
     /// connection is reusable, and hand back the original error.
     async fn fail(&mut self, error: tokio_postgres::Error) -> DbError {
+        self.end_failed().await;
+        DbError::from_postgres(error)
+    }
+
+    async fn end_failed(&mut self) {
         if !self.client().is_closed() && self.client().batch_execute("rollback").await.is_ok() {
             self.state = TxState::Finished;
         }
-        DbError::from_postgres(error)
     }
 }
 

@@ -178,15 +178,6 @@ async fn create_job(
     submission: &ValidSubmission,
 ) -> Result<Result<Job, Uuid>, ApiError> {
     let (period_start, _) = usage::month_period(chrono::Utc::now());
-    let mut tx = services.db.as_service().await?;
-    let snapshot = usage::quota_snapshot(&mut tx, owner, period_start, submission.idempotency_key).await?;
-    if let Some(existing) = snapshot.idempotent_job {
-        return Ok(Err(existing));
-    }
-    let plan = services.env.plans.resolve(snapshot.price_id.as_deref(), snapshot.has_access);
-    if snapshot.used >= plan.monthly_generations {
-        return Err(limit_exceeded(plan, snapshot.used));
-    }
     let paths: Vec<String> = submission.inputs.iter().map(InputPath::db_path).collect();
     let new_job = NewJob {
         owner_id: owner,
@@ -198,7 +189,25 @@ async fn create_job(
         prompt: submission.prompt.as_deref(),
         idempotency_key: submission.idempotency_key,
     };
-    match jobs::create_job(&mut tx, &new_job).await {
+    // The quota read and the insert share one flight. The insert's verdict
+    // is only used once the read allows it; otherwise the transaction is
+    // dropped (rolled back) with the job in it.
+    let mut tx = services.db.as_service().await?;
+    let (snapshot, inserted) = tx
+        .query_pipelined(
+            &usage::quota_snapshot_statement(&owner, &period_start, &submission.idempotency_key),
+            &jobs::create_job_statement(&new_job),
+        )
+        .await?;
+    let snapshot = usage::QuotaSnapshot::from_rows(&snapshot?)?;
+    if let Some(existing) = snapshot.idempotent_job {
+        return Ok(Err(existing));
+    }
+    let plan = services.env.plans.resolve(snapshot.price_id.as_deref(), snapshot.has_access);
+    if snapshot.used >= plan.monthly_generations {
+        return Err(limit_exceeded(plan, snapshot.used));
+    }
+    match inserted.and_then(jobs::created_job) {
         // The insert may have waited for the owner's previous job to finish
         // (and be debited): check the allowance again as the transaction commits.
         Ok(job) => match usage::commit_if_within_quota(tx, owner, period_start, plan.monthly_generations).await {

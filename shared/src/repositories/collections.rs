@@ -90,7 +90,14 @@ pub async fn list_collections_ensuring_favorites_and_commit(
     tx: Tx,
     owner_id: Uuid,
 ) -> Result<Vec<CollectionSummary>, DbError> {
-    let sql = format!(
+    let rows = tx.query_and_commit(&list_collections_ensuring_favorites_sql(), &[(&owner_id, Type::UUID)]).await?;
+    Ok(rows.iter().map(CollectionSummary::from_row).collect())
+}
+
+/// The statement of [`list_collections_ensuring_favorites_and_commit`]
+/// (`$1`: the owner); public so the benchmarks run exactly this text.
+pub fn list_collections_ensuring_favorites_sql() -> String {
+    format!(
         "with fav as (select * from public.ensure_default_favorites())
          select * from (
            {SUMMARY_SELECT} where c.owner_id = $1
@@ -100,9 +107,7 @@ pub async fn list_collections_ensuring_favorites_and_commit(
              from fav where not exists (select 1 from public.collections c where c.id = fav.id)
          ) listed
          order by is_default_favorites desc, created_at, id"
-    );
-    let rows = tx.query_and_commit(&sql, &[(&owner_id, Type::UUID)]).await?;
-    Ok(rows.iter().map(CollectionSummary::from_row).collect())
+    )
 }
 
 /// The caller's My Favorites, created on the spot if it is somehow missing

@@ -6,7 +6,7 @@
 //! backwards. The one exception the design asks for: a job failed by the
 //! timeout may still succeed when a late result arrives.
 
-use crate::db::{DbError, Tx, Type};
+use crate::db::{DbError, Statement, Tx, Type};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -119,27 +119,35 @@ pub struct NewJob<'a> {
 /// of the same owner ([`INFLIGHT_INDEX`]) and a reused idempotency key
 /// ([`IDEMPOTENCY_INDEX`]) with a unique violation naming the index.
 pub async fn create_job(tx: &mut Tx, job: &NewJob<'_>) -> Result<Job, DbError> {
-    let sql = format!(
-        "insert into public.generation_jobs
-           (owner_id, mode, room_type, style, input1_path, input2_path, prompt, idempotency_key)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
-         returning {COLUMNS}"
-    );
-    let rows = tx
-        .query(
-            &sql,
-            &[
-                (&job.owner_id, Type::UUID),
-                (&job.mode, Type::TEXT),
-                (&job.room_type, Type::TEXT),
-                (&job.style, Type::TEXT),
-                (&job.input1_path, Type::TEXT),
-                (&job.input2_path, Type::TEXT),
-                (&job.prompt, Type::TEXT),
-                (&job.idempotency_key, Type::UUID),
-            ],
+    let statement = create_job_statement(job);
+    created_job(tx.query(&statement.sql, &statement.params).await?)
+}
+
+/// The statement of [`create_job`], for a caller that pipelines it with
+/// another; [`created_job`] reads its answer.
+pub fn create_job_statement<'a>(job: &'a NewJob<'_>) -> Statement<'a> {
+    Statement {
+        sql: format!(
+            "insert into public.generation_jobs
+               (owner_id, mode, room_type, style, input1_path, input2_path, prompt, idempotency_key)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
+             returning {COLUMNS}"
         )
-        .await?;
+        .into(),
+        params: vec![
+            (&job.owner_id, Type::UUID),
+            (&job.mode, Type::TEXT),
+            (&job.room_type, Type::TEXT),
+            (&job.style, Type::TEXT),
+            (&job.input1_path, Type::TEXT),
+            (&job.input2_path, Type::TEXT),
+            (&job.prompt, Type::TEXT),
+            (&job.idempotency_key, Type::UUID),
+        ],
+    }
+}
+
+pub fn created_job(rows: Vec<Row>) -> Result<Job, DbError> {
     one(rows)?.ok_or(DbError::NotFound)
 }
 

@@ -1,7 +1,7 @@
 //! `usage_ledger`: debits per succeeded generation (and credit adjustments).
 //! Users read their own rows; only the service writes.
 
-use crate::db::{DbError, Tx, Type};
+use crate::db::{DbError, Statement, Tx, Type};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -131,31 +131,55 @@ pub struct QuotaSnapshot {
     pub idempotent_job: Option<Uuid>,
 }
 
-pub async fn quota_snapshot(
-    tx: &mut Tx,
-    owner_id: Uuid,
-    period_start: DateTime<Utc>,
-    idempotency_key: Option<Uuid>,
-) -> Result<QuotaSnapshot, DbError> {
-    let row = tx
-        .query_one(
-            "select p.price_id, coalesce(p.has_access, false) as has_access,
-                    (select coalesce(sum(l.amount), 0)::int8 from public.usage_ledger l
-                      where l.owner_id = $1 and l.kind = 'generation_debit' and l.created_at >= $2) as used,
-                    (select j.id from public.generation_jobs j
-                      where $3::uuid is not null and j.owner_id = $1 and j.idempotency_key = $3) as idempotent_job
-               from (select 1) as one
-               left join public.profiles p on p.id = $1",
-            &[(&owner_id, Type::UUID), (&period_start, Type::TIMESTAMPTZ), (&idempotency_key, Type::UUID)],
-        )
-        .await?;
-    Ok(QuotaSnapshot {
-        price_id: row.get("price_id"),
-        has_access: row.get("has_access"),
-        used: row.get("used"),
-        idempotent_job: row.get("idempotent_job"),
-    })
+/// The statement of [`QuotaSnapshot`]; submit pipelines it with the job's
+/// insert ([`QuotaSnapshot::from_rows`] reads its answer).
+pub fn quota_snapshot_statement<'a>(
+    owner_id: &'a Uuid,
+    period_start: &'a DateTime<Utc>,
+    idempotency_key: &'a Option<Uuid>,
+) -> Statement<'a> {
+    Statement {
+        sql: "select p.price_id, coalesce(p.has_access, false) as has_access,
+                     (select coalesce(sum(l.amount), 0)::int8 from public.usage_ledger l
+                       where l.owner_id = $1 and l.kind = 'generation_debit' and l.created_at >= $2) as used,
+                     (select j.id from public.generation_jobs j
+                       where $3::uuid is not null and j.owner_id = $1 and j.idempotency_key = $3) as idempotent_job
+                from (select 1) as one
+                left join public.profiles p on p.id = $1"
+            .into(),
+        params: vec![(owner_id, Type::UUID), (period_start, Type::TIMESTAMPTZ), (idempotency_key, Type::UUID)],
+    }
 }
+
+impl QuotaSnapshot {
+    pub fn from_rows(rows: &[Row]) -> Result<Self, DbError> {
+        let row = rows.first().ok_or(DbError::NotFound)?;
+        Ok(QuotaSnapshot {
+            price_id: row.get("price_id"),
+            has_access: row.get("has_access"),
+            used: row.get("used"),
+            idempotent_job: row.get("idempotent_job"),
+        })
+    }
+}
+
+/// The statement of [`usage_overview`] (`$1` owner, `$2`/`$3` the period,
+/// `$4` whether to include the ledger rows); public so the benchmarks run
+/// exactly this text.
+pub const USAGE_OVERVIEW_SQL: &str = "select p.price_id, coalesce(p.has_access, false) as has_access,
+                    (select coalesce(sum(d.amount), 0)::int8 from public.usage_ledger d
+                      where d.owner_id = $1 and d.kind = 'generation_debit' and d.created_at >= $2) as used,
+                    (select j.id from public.generation_jobs j
+                      where j.owner_id = $1 and j.status in ('starting', 'processing')
+                      order by j.created_at desc limit 1) as inflight_job_id,
+                    l.id, l.owner_id, l.kind, l.amount, l.meta, l.created_at
+               from (select 1) as one
+               left join public.profiles p on p.id = $1
+               left join lateral (
+                 select e.id, e.owner_id, e.kind, e.amount, e.meta, e.created_at from public.usage_ledger e
+                  where $4 and e.owner_id = $1 and e.created_at >= $2 and e.created_at < $3
+               ) l on true
+              order by l.created_at desc nulls last, l.id desc";
 
 /// What `GET /usage` shows, read in one statement: the profile's billing
 /// columns, this period's debits, the job in flight and (when asked) the
@@ -184,20 +208,7 @@ pub async fn usage_overview(
 ) -> Result<UsageOverview, DbError> {
     let rows = tx
         .query_and_commit(
-            "select p.price_id, coalesce(p.has_access, false) as has_access,
-                    (select coalesce(sum(d.amount), 0)::int8 from public.usage_ledger d
-                      where d.owner_id = $1 and d.kind = 'generation_debit' and d.created_at >= $2) as used,
-                    (select j.id from public.generation_jobs j
-                      where j.owner_id = $1 and j.status in ('starting', 'processing')
-                      order by j.created_at desc limit 1) as inflight_job_id,
-                    l.id, l.owner_id, l.kind, l.amount, l.meta, l.created_at
-               from (select 1) as one
-               left join public.profiles p on p.id = $1
-               left join lateral (
-                 select e.id, e.owner_id, e.kind, e.amount, e.meta, e.created_at from public.usage_ledger e
-                  where $4 and e.owner_id = $1 and e.created_at >= $2 and e.created_at < $3
-               ) l on true
-              order by l.created_at desc nulls last, l.id desc",
+            USAGE_OVERVIEW_SQL,
             &[
                 (&owner_id, Type::UUID),
                 (&period_start, Type::TIMESTAMPTZ),
