@@ -13,6 +13,7 @@ pub use keys::{render_key, ImageType, InputPath, InputPathError};
 use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub const PUBLIC_BUCKET: &str = "public";
@@ -70,7 +71,11 @@ pub struct PresignedRequest {
 
 #[derive(Clone)]
 pub struct Storage {
-    client: aws_sdk_s3::Client,
+    /// Built on first use: building it loads and parses the system's CA
+    /// certificates (a few milliseconds), which functions that never touch
+    /// storage (presets, usage, collections, cancel) should not pay at cold start.
+    client: Arc<OnceLock<aws_sdk_s3::Client>>,
+    s3_config: aws_sdk_s3::Config,
     public_base_url: String,
 }
 
@@ -107,7 +112,11 @@ impl Storage {
             )
             .retry_config(aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(2))
             .build();
-        Storage { client: aws_sdk_s3::Client::from_conf(s3_config), public_base_url: config.public_base_url.clone() }
+        Storage { client: Arc::default(), s3_config, public_base_url: config.public_base_url.clone() }
+    }
+
+    fn client(&self) -> &aws_sdk_s3::Client {
+        self.client.get_or_init(|| aws_sdk_s3::Client::from_conf(self.s3_config.clone()))
     }
 
     /// The public URL of an object in the public bucket.
@@ -116,7 +125,7 @@ impl Storage {
     }
 
     pub async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StorageError> {
-        self.client
+        self.client()
             .put_object()
             .bucket(bucket)
             .key(key)
@@ -130,7 +139,7 @@ impl Storage {
 
     /// Size and type of an object, `None` when it does not exist.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
-        match self.client.head_object().bucket(bucket).key(key).send().await {
+        match self.client().head_object().bucket(bucket).key(key).send().await {
             Ok(head) => Ok(Some(ObjectInfo {
                 size: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                 content_type: head.content_type().map(str::to_owned),
@@ -151,7 +160,7 @@ impl Storage {
     }
 
     async fn get_range(&self, bucket: &str, key: &str, range: Option<String>) -> Result<Option<Vec<u8>>, StorageError> {
-        match self.client.get_object().bucket(bucket).key(key).set_range(range).send().await {
+        match self.client().get_object().bucket(bucket).key(key).set_range(range).send().await {
             Ok(object) => {
                 let bytes = object.body.collect().await.map_err(|e| StorageError::Unavailable(e.to_string()))?;
                 Ok(Some(bytes.into_bytes().to_vec()))
@@ -163,7 +172,7 @@ impl Storage {
 
     /// Deletes an object; deleting a missing object is not an error.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
-        self.client.delete_object().bucket(bucket).key(key).send().await.map(|_| ()).map_err(classify)
+        self.client().delete_object().bucket(bucket).key(key).send().await.map(|_| ()).map_err(classify)
     }
 
     /// A presigned PUT for one upload of `content_type`.
@@ -176,7 +185,7 @@ impl Storage {
     ) -> Result<PresignedRequest, StorageError> {
         let config = PresigningConfig::expires_in(expires_in).map_err(|e| StorageError::Rejected(e.to_string()))?;
         let request = self
-            .client
+            .client()
             .put_object()
             .bucket(bucket)
             .key(key)
@@ -198,7 +207,7 @@ impl Storage {
     /// A presigned GET, for Replicate to read a private input.
     pub async fn presign_get(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<String, StorageError> {
         let config = PresigningConfig::expires_in(expires_in).map_err(|e| StorageError::Rejected(e.to_string()))?;
-        let request = self.client.get_object().bucket(bucket).key(key).presigned(config).await.map_err(classify)?;
+        let request = self.client().get_object().bucket(bucket).key(key).presigned(config).await.map_err(classify)?;
         Ok(request.uri().to_string())
     }
 }
