@@ -243,3 +243,36 @@ async fn a_prediction_canceled_at_replicate_cancels_the_job_without_charge() {
     let (status, _) = api.submit_imagine(&user).await;
     assert_eq!(status, 202, "the user is unblocked");
 }
+
+/// An earlier delivery stored a success's images, then lost the database and
+/// answered 503; the job was canceled before the retry. The retry finds the
+/// job finished, but it is the last one that knows the keys: it removes them,
+/// so no image is left that no render names (found by the soak).
+#[tokio::test]
+async fn a_success_arriving_after_cancel_removes_images_an_earlier_attempt_stored() {
+    let api = Api::start().await;
+    api.stack.sim.set_behaviour(Behaviour { processing_ms: 3_600_000, ..Behaviour::default() }, Some(1));
+    let user = api.stack.create_user().await;
+    let (status, body) = api.submit_imagine(&user).await;
+    assert_eq!(status, 202, "{body}");
+    let id = job_id(&body);
+    let prediction = api.prediction_id(&id).await;
+    let key = shared::storage::render_key(support::render_of(&id), 0);
+    let storage = &api.stack.services.storage;
+    let jpeg = testkit::stack::test_jpeg(8, 8);
+    storage.put(shared::storage::PUBLIC_BUCKET, &key, jpeg, "image/jpeg").await.expect("stored by the earlier attempt");
+    let (status, body) = api.call("POST", &format!("/generations/{id}/cancel"), Some(&user), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(api.job_row(&id).await.0, "canceled");
+
+    let late_success = serde_json::json!({
+        "id": prediction,
+        "status": "succeeded",
+        "output": format!("{}/delivery/{prediction}/0.jpg", api.stack.sim.url()),
+    });
+    let response = api.post_signed_webhook(Some(&id), late_success.to_string().as_bytes()).await;
+    assert!((200..300).contains(&response.status), "{:?}", response.body);
+    assert!(!api.render_object_exists(&id, 0).await, "the orphaned image is removed");
+    assert_eq!(api.job_row(&id).await.0, "canceled");
+    assert_eq!(api.job_effects(&id).await, (0, 0, 0, 0), "no render, variant or debit");
+}

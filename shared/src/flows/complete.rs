@@ -87,6 +87,13 @@ pub async fn complete(
         return Ok(Outcome::Ignored("prediction is not this job's"));
     }
     if !may_change(&job, prediction.status) {
+        // An earlier attempt may have stored this success's images and then
+        // failed to record them (database gone mid-way, answered 503); the
+        // job has since ended another way (e.g. canceled), so no render will
+        // ever name them. This retry is the last one to know their keys.
+        if prediction.status == PredictionStatus::Succeeded && job.status != JobStatus::Succeeded {
+            remove_objects(services, renders::render_id_for_job(job.id), prediction.output.len()).await;
+        }
         return Ok(Outcome::Ignored("job already finished"));
     }
     match prediction.status {
@@ -157,6 +164,10 @@ async fn succeed(
     let mut tx = services.db.as_service().await?;
     if let Some(id) = delivery_id {
         if !webhook_events::record_delivery(&mut tx, id, Some(job.id), "completed").await? {
+            // A concurrent copy of this delivery won; its render names these
+            // keys, unless it was deleted meanwhile.
+            tx.rollback().await?;
+            remove_orphans(services, job.id, keys.len()).await?;
             return Ok(Outcome::Ignored("duplicate delivery"));
         }
     }
@@ -220,15 +231,25 @@ fn is_permanent(error: &OutputError) -> bool {
     )
 }
 
-/// Removes the objects this attempt stored, unless the job succeeded after
-/// all: then a concurrent delivery or poll won, and its render points at
-/// these very keys (they derive from the job id).
+/// Removes the objects this attempt stored, unless a render names them: a
+/// concurrent delivery or poll won, and its render points at these very keys
+/// (they derive from the job id). The job having succeeded is not enough: its
+/// owner may have deleted that render (and its objects) while this attempt
+/// was storing them again, which would leave objects no row names.
 async fn remove_orphans(services: &Services, job_id: Uuid, count: usize) -> Result<(), CompleteError> {
+    let render_id = renders::render_id_for_job(job_id);
     let mut tx = services.db.as_service().await?;
-    let now = jobs::get_job_by_id(&mut tx, job_id).await?;
+    let Some(job) = jobs::get_job_by_id(&mut tx, job_id).await? else {
+        tx.commit().await?;
+        return Ok(());
+    };
+    let render = match job.status {
+        JobStatus::Succeeded => renders::get_render(&mut tx, render_id, job.owner_id).await?,
+        _ => None,
+    };
     tx.commit().await?;
-    if now.is_some_and(|job| job.status != JobStatus::Succeeded) {
-        remove_objects(services, renders::render_id_for_job(job_id), count).await;
+    if render.is_none() {
+        remove_objects(services, render_id, count).await;
     }
     Ok(())
 }
