@@ -74,6 +74,8 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
     })
 }
 
+/// Form decoding: `+` is a space, `%` and two hex digits a byte, any other
+/// `%` stays as it is.
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -81,20 +83,25 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() && text.is_char_boundary(i + 3) => {
-                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    Ok(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            // Two hex digits or none: `from_str_radix` would also take a
+            // sign, decoding `%+0` to a NUL byte (found by cargo fuzz).
+            b'%' => match (bytes.get(i + 1).and_then(hex_value), bytes.get(i + 2).and_then(hex_value)) {
+                (Some(high), Some(low)) => {
+                    out.push((high << 4) | low);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             byte => out.push(byte),
         }
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of an ASCII hex digit.
+fn hex_value(digit: &u8) -> Option<u8> {
+    char::from(*digit).to_digit(16).map(|value| value as u8)
 }
 
 #[cfg(test)]
