@@ -427,7 +427,9 @@ async fn forged_and_malformed_webhooks_are_rejected_without_effect() {
     let other_secret = format!("whsec_{}", "c29tZS1vdGhlci1zZWNyZXQta2V5LWZvci10ZXN0cyE=");
     let tampered = succeeded_body(&api, &prediction, &format!("{donor_url}?x=1"));
 
-    let rejected: Vec<(&str, Vec<(&str, String)>, &[u8])> = vec![
+    // (what is wrong, the webhook-* headers, the body)
+    type Delivery<'a> = (&'a str, Vec<(&'a str, String)>, &'a [u8]);
+    let rejected: Vec<Delivery> = vec![
         ("wrong secret", headers("msg_a", now, replicate_sim::sign(&other_secret, "msg_a", now, &body)), &body),
         ("empty v1", headers("msg_b", now, "v1,".into()), &body),
         ("garbage signature", headers("msg_c", now, "v1,AAAA".into()), &body),
