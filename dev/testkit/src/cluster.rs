@@ -155,39 +155,106 @@ fn throwaway_cluster() -> Server {
                 return local_server(port);
             }
         }
-        if !data.join("PG_VERSION").exists() {
-            let _ = fs::remove_dir_all(&data);
-            fs::create_dir_all(&data).expect("create data dir");
-            chown_to_server_user(&dir);
-            let status = server_command(&pg_binary("initdb"))
-                .args(["-D"])
-                .arg(&data)
-                .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"])
-                .stdout(std::process::Stdio::null())
-                .status()
-                .expect("run initdb");
-            assert!(status.success(), "initdb failed");
-        }
+        init_data_dir(&dir, &data);
         let port = free_port();
-        // Durability is irrelevant for a throwaway cluster; connections are
-        // plentiful because every test opens a few.
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB"
-        );
-        let status = server_command(&pg_binary("pg_ctl"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-o", &options, "-l"])
-            .arg(dir.join("postgres.log"))
-            .args(["-w", "-t", "60", "start"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run pg_ctl");
-        assert!(status.success(), "pg_ctl start failed; see {}", dir.join("postgres.log").display());
+        start_cluster(&dir, &data, port);
         fs::write(&port_file, port.to_string()).expect("write port file");
         local_server(port)
     })
+}
+
+/// Creates the cluster's data directory unless it holds one already.
+fn init_data_dir(dir: &Path, data: &Path) {
+    if data.join("PG_VERSION").exists() {
+        return;
+    }
+    let _ = fs::remove_dir_all(data);
+    fs::create_dir_all(data).expect("create data dir");
+    chown_to_server_user(dir);
+    let status = server_command(&pg_binary("initdb"))
+        .args(["-D"])
+        .arg(data)
+        .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run initdb");
+    assert!(status.success(), "initdb failed");
+}
+
+fn start_cluster(dir: &Path, data: &Path, port: u16) {
+    // Durability is irrelevant for a throwaway cluster; connections are
+    // plentiful because every test opens a few.
+    let options = format!(
+        "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB"
+    );
+    let status = server_command(&pg_binary("pg_ctl"))
+        .arg("-D")
+        .arg(data)
+        .args(["-o", &options, "-l"])
+        .arg(dir.join("postgres.log"))
+        .args(["-w", "-t", "60", "start"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run pg_ctl");
+    assert!(status.success(), "pg_ctl start failed; see {}", dir.join("postgres.log").display());
+}
+
+/// A cluster of a program's own, for one that restarts PostgreSQL on purpose
+/// (the soak under faults) without disturbing the cluster other tests and
+/// benchmarks share. Point `DATABASE_URL` at [`admin_url`](Self::admin_url)
+/// before the first [`server`] call. Stopped and removed when dropped.
+pub struct DedicatedCluster {
+    dir: PathBuf,
+    data: PathBuf,
+    pub port: u16,
+}
+
+impl DedicatedCluster {
+    /// Starts a fresh cluster under `target/testkit-pg-<name>`.
+    pub fn start(name: &str) -> Self {
+        let dir = state_dir().with_file_name(format!("testkit-pg-{name}"));
+        let data = dir.join("data");
+        // A cluster left by an interrupted run is stopped and started afresh.
+        if data.join("postmaster.pid").exists() {
+            let _ = pg_ctl(&data, &["-m", "immediate", "stop"]);
+        }
+        let _ = fs::remove_dir_all(&dir);
+        init_data_dir(&dir, &data);
+        let port = free_port();
+        start_cluster(&dir, &data, port);
+        DedicatedCluster { dir, data, port }
+    }
+
+    /// Superuser URL of its `postgres` database.
+    pub fn admin_url(&self) -> String {
+        local_server(self.port).admin_url("postgres")
+    }
+
+    /// Restarts the server in fast mode (sessions ended, transactions rolled
+    /// back), waiting until it accepts connections again; whether it did.
+    pub fn restart(&self) -> bool {
+        let log = self.dir.join("postgres.log");
+        pg_ctl(&self.data, &["-m", "fast", "-w", "-t", "60", "-l", &log.to_string_lossy(), "restart"])
+    }
+}
+
+impl Drop for DedicatedCluster {
+    fn drop(&mut self) {
+        let _ = pg_ctl(&self.data, &["-m", "immediate", "stop"]);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn pg_ctl(data: &Path, args: &[&str]) -> bool {
+    server_command(&pg_binary("pg_ctl"))
+        .arg("-D")
+        .arg(data)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 fn local_server(port: u16) -> Server {

@@ -134,6 +134,32 @@ impl S3Server {
         }
     }
 
+    /// Keys of the objects stored in `bucket`, read from the server's folder
+    /// (s3s-fs keeps each object as the file `<root>/<bucket>/<key>`; names
+    /// starting with a dot are its own bookkeeping), to find objects no row
+    /// names. Sorted.
+    pub fn object_keys(&self, bucket: &str) -> Vec<String> {
+        fn walk(dir: &Path, prefix: &str, keys: &mut Vec<String>) {
+            let Ok(entries) = fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    continue;
+                }
+                let key = format!("{prefix}{name}");
+                match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => walk(&entry.path(), &format!("{key}/"), keys),
+                    Ok(_) => keys.push(key),
+                    Err(_) => {}
+                }
+            }
+        }
+        let mut keys = Vec::new();
+        walk(&self.root.join(bucket), "", &mut keys);
+        keys.sort();
+        keys
+    }
+
     pub fn config(&self, public_base_url: &str) -> StorageConfig {
         StorageConfig {
             endpoint: self.endpoint(),
