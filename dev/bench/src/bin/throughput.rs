@@ -15,6 +15,7 @@ use chrono::Utc;
 use shared::repositories::{collections, renders, usage};
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 use testkit::{TestStack, TestUser};
 
@@ -249,11 +250,15 @@ fn number_after(text: &str, label: &str) -> Option<f64> {
     rest.split_whitespace().next()?.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()
 }
 
-/// pgbench of the cluster's own version (Debian's wrapper may pick another).
-fn pgbench_binary() -> String {
-    let output = Command::new("pg_config").arg("--bindir").output();
-    let from_pg_config = output.ok().map(|o| format!("{}/pgbench", String::from_utf8_lossy(&o.stdout).trim()));
-    from_pg_config.filter(|path| Path::new(path).exists()).unwrap_or_else(|| "pgbench".into())
+/// pgbench of the cluster's own version (Debian's wrapper may pick another),
+/// looked up once (`pg_config` would count as load generator CPU).
+fn pgbench_binary() -> &'static str {
+    static PGBENCH: OnceLock<String> = OnceLock::new();
+    PGBENCH.get_or_init(|| {
+        let output = Command::new("pg_config").arg("--bindir").output();
+        let from_pg_config = output.ok().map(|o| format!("{}/pgbench", String::from_utf8_lossy(&o.stdout).trim()));
+        from_pg_config.filter(|path| Path::new(path).exists()).unwrap_or_else(|| "pgbench".into())
+    })
 }
 
 /// The postmaster of the test cluster (the checkpointer's parent).
@@ -326,9 +331,14 @@ fn stat_field(stat: &str, number: usize) -> Option<f64> {
     after_command.split_whitespace().nth(number - 3)?.parse().ok()
 }
 
+/// `CLK_TCK`, asked once: each `getconf` is a child process whose CPU would
+/// otherwise land in the load generator's column.
 fn clock_ticks_per_second() -> f64 {
-    let output = Command::new("getconf").arg("CLK_TCK").output();
-    output.ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0)
+    static TICKS: OnceLock<f64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let output = Command::new("getconf").arg("CLK_TCK").output();
+        output.ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0)
+    })
 }
 
 fn tempdir() -> std::path::PathBuf {
