@@ -3,9 +3,11 @@
 
 mod plans;
 mod presets;
+mod rate_limits;
 
 pub use plans::{Plan, PlanTable};
 pub use presets::{room_type, style, Mode, Preset, ROOM_TYPES, STYLES};
+pub use rate_limits::{RateLimit, RateLimitedAction, RateLimits};
 
 use serde::Serialize;
 
@@ -57,6 +59,7 @@ pub struct Environment {
     pub jwt_secret: Option<String>,
     pub public_storage_url: String,
     pub plans: PlanTable,
+    pub rate_limits: RateLimits,
     pub storage: crate::storage::StorageConfig,
     pub replicate: crate::replicate::ReplicateConfig,
 }
@@ -87,6 +90,12 @@ impl Environment {
             }
             None => PlanTable::default(),
         };
+        let rate_limits = match lookup("RATE_LIMITS") {
+            Some(json) => {
+                RateLimits::from_json(&json).map_err(|reason| ConfigError::Invalid { name: "RATE_LIMITS", reason })?
+            }
+            None => RateLimits::default(),
+        };
         let database_pool_size =
             match lookup("DATABASE_POOL_SIZE") {
                 None => 1,
@@ -107,6 +116,7 @@ impl Environment {
             supabase_url,
             public_storage_url,
             plans,
+            rate_limits,
         })
     }
 }

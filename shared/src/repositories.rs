@@ -8,6 +8,7 @@ pub mod community;
 pub mod generation_jobs;
 pub mod pagination;
 pub mod profiles;
+pub mod rate_limits;
 pub mod renders;
 pub mod usage;
 pub mod webhook_events;

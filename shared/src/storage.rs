@@ -175,21 +175,28 @@ impl Storage {
         self.client().delete_object().bucket(bucket).key(key).send().await.map(|_| ()).map_err(classify)
     }
 
-    /// A presigned PUT for one upload of `content_type`.
+    /// A presigned PUT for one upload of `content_type` and exactly
+    /// `content_length` bytes: both are signed (SECURITY.md 26), so the
+    /// storage server refuses a body of any other size or a different type.
+    /// Browsers send `Content-Length` from the body themselves.
     pub async fn presign_put(
         &self,
         bucket: &str,
         key: &str,
         content_type: &str,
+        content_length: u64,
         expires_in: Duration,
     ) -> Result<PresignedRequest, StorageError> {
         let config = PresigningConfig::expires_in(expires_in).map_err(|e| StorageError::Rejected(e.to_string()))?;
+        let content_length =
+            i64::try_from(content_length).map_err(|_| StorageError::Rejected("content length too large".into()))?;
         let request = self
             .client()
             .put_object()
             .bucket(bucket)
             .key(key)
             .content_type(content_type)
+            .content_length(content_length)
             .presigned(config)
             .await
             .map_err(classify)?;
@@ -198,7 +205,9 @@ impl Storage {
             method: request.method().to_string(),
             headers: request
                 .headers()
-                .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+                // Host and Content-Length come from the URL and the body
+                // (browsers refuse to set them by hand).
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length"))
                 .map(|(name, value)| (name.to_string(), value.to_string()))
                 .collect(),
         })

@@ -65,9 +65,11 @@ async fn create_sends_path_auth_deadline_and_body() {
     let job_id = Uuid::new_v4();
     let images = vec!["https://s3.example.com/private/u/inputs/a.jpg?X-Amz-Signature=s".to_string()];
 
-    let prediction = client_for(&server).create_prediction(job_id, "Redesign the room", &images).await.unwrap();
+    let client = client_for(&server);
+    let prediction = client.create_prediction(job_id, "Redesign the room", &images).await.unwrap();
     assert_eq!(prediction.id, PREDICTION_ID);
     assert_eq!(prediction.status, PredictionStatus::Starting);
+    let token = client.webhook_verifier().job_token(&job_id.to_string()).unwrap();
 
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
@@ -81,7 +83,7 @@ async fn create_sends_path_auth_deadline_and_body() {
         request.json(),
         json!({
             "input": {"prompt": "Redesign the room", "image_input": images, "output_format": "jpg"},
-            "webhook": format!("{WEBHOOK_URL}?jobId={job_id}"),
+            "webhook": format!("{WEBHOOK_URL}?jobId={job_id}&jobToken={token}"),
             "webhook_events_filter": ["completed"],
         })
     );

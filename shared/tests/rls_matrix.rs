@@ -254,9 +254,9 @@ fn matrix() -> Vec<Case> {
         // --------------------------------------------------- community_collections
         // Everyone reads published collections; drafts and all writes are the
         // service's.
-        case("community_collections", Select, Owner, Allowed, "select id from public.community_collections where id = {pub_cc}"),
-        case("community_collections", Select, Other, Allowed, "select id from public.community_collections where id = {pub_cc}"),
-        case("community_collections", Select, Anon, Allowed, "select id from public.community_collections where id = {pub_cc}"),
+        case("community_collections", Select, Owner, Denied, "select id from public.community_collections where id = {pub_cc}"),
+        case("community_collections", Select, Other, Denied, "select id from public.community_collections where id = {pub_cc}"),
+        case("community_collections", Select, Anon, Denied, "select id from public.community_collections where id = {pub_cc}"),
         case("community_collections", Select, Service, Allowed, "select id from public.community_collections where id = {pub_cc}"),
         case("community_collections", Select, Owner, Denied, "select id from public.community_collections where id = {unpub_cc}"),
         case("community_collections", Select, Other, Denied, "select id from public.community_collections where id = {unpub_cc}"),
@@ -276,9 +276,9 @@ fn matrix() -> Vec<Case> {
         case("community_collections", Delete, Anon, Denied, "delete from public.community_collections where id = {pub_cc}"),
         case("community_collections", Delete, Service, Allowed, "delete from public.community_collections where id = {pub_cc}"),
         // --------------------------------------------------------- community_items
-        case("community_items", Select, Owner, Allowed, "select id from public.community_items where id = {pub_item}"),
-        case("community_items", Select, Other, Allowed, "select id from public.community_items where id = {pub_item}"),
-        case("community_items", Select, Anon, Allowed, "select id from public.community_items where id = {pub_item}"),
+        case("community_items", Select, Owner, Denied, "select id from public.community_items where id = {pub_item}"),
+        case("community_items", Select, Other, Denied, "select id from public.community_items where id = {pub_item}"),
+        case("community_items", Select, Anon, Denied, "select id from public.community_items where id = {pub_item}"),
         case("community_items", Select, Service, Allowed, "select id from public.community_items where id = {pub_item}"),
         case("community_items", Select, Owner, Denied, "select id from public.community_items where id = {unpub_item}"),
         case("community_items", Select, Other, Denied, "select id from public.community_items where id = {unpub_item}"),

@@ -177,14 +177,14 @@ async fn seed_everything(app: &TestApp, user: &TestUser) -> Owned {
         .unwrap();
     admin
         .execute(
-            "insert into storage.objects (bucket_id, name, owner) values ('private', $1::uuid::text || '/inputs/room.jpg', $1)",
+            "insert into storage.objects (bucket_id, name, owner, metadata) values ('private', $1::uuid::text || '/inputs/room.jpg', $1, '{\"size\": 1000, \"mimetype\": \"image/jpeg\"}')",
             &[&user.id],
         )
         .await
         .unwrap();
     admin
         .execute(
-            "insert into storage.objects (bucket_id, name) values ('public', 'renders/' || $1::uuid::text || '/0.jpg')",
+            "insert into storage.objects (bucket_id, name, metadata) values ('public', 'renders/' || $1::uuid::text || '/0.jpg', '{\"size\": 1000, \"mimetype\": \"image/jpeg\"}')",
             &[&render],
         )
         .await
@@ -961,21 +961,25 @@ async fn attack_07_user_cannot_delete_another_users_rows_in_any_table() {
 
 #[tokio::test]
 async fn attack_07_user_cannot_plant_files_in_another_users_folder_or_the_public_bucket() {
+    const JPEG_METADATA: &str = "'{\"size\": 1000, \"mimetype\": \"image/jpeg\"}'";
     let app = TestApp::spawn().await;
     let (attacker, _mine, victim, theirs) = two_seeded_users(&app).await;
     attempt_all_as(
         &app,
         &attacker,
         &[
+            // Sizes and types the buckets accept, so the policies are what refuse.
             format!(
-                "insert into storage.objects (bucket_id, name) values ('private', '{}/inputs/planted.jpg')",
+                "insert into storage.objects (bucket_id, name, metadata) values ('private', '{}/inputs/planted.jpg', {JPEG_METADATA})",
                 victim.id
             ),
             format!(
-                "insert into storage.objects (bucket_id, name) values ('public', 'renders/{}/9.jpg')",
+                "insert into storage.objects (bucket_id, name, metadata) values ('public', 'renders/{}/9.jpg', {JPEG_METADATA})",
                 theirs.render
             ),
-            "insert into storage.objects (bucket_id, name) values ('public', 'index.html')".to_string(),
+            format!(
+                "insert into storage.objects (bucket_id, name, metadata) values ('public', 'index.jpg', {JPEG_METADATA})"
+            ),
         ],
     )
     .await;
@@ -1054,19 +1058,19 @@ async fn attack_08_unpublished_community_content_is_hidden_from_anon_and_users()
         .await
         .unwrap();
 
-    let collections = "select id::text from public.community_collections";
-    let items = "select collection_id::text from public.community_items";
-    for (who, cols, its) in [
-        ("anon", rows_as_anon(&app, collections).await.unwrap(), rows_as_anon(&app, items).await.unwrap()),
-        (
-            "user",
-            rows_as_user(&app, &user, collections).await.unwrap(),
-            rows_as_user(&app, &user, items).await.unwrap(),
-        ),
-    ] {
-        assert_eq!(cols, vec![published.to_string()], "{who}: community collections");
-        assert_eq!(its, vec![published.to_string()], "{who}: community items");
+    // The tables are the service's (migration 030); readers get the feed,
+    // which shows published collections only.
+    for sql in
+        ["select id::text from public.community_collections", "select collection_id::text from public.community_items"]
+    {
+        let anon = rows_as_anon(&app, sql).await;
+        assert!(matches!(anon, Err(DbError::PermissionDenied)), "anon: {sql}: {anon:?}");
+        let user_rows = rows_as_user(&app, &user, sql).await;
+        assert!(matches!(user_rows, Err(DbError::PermissionDenied)), "user: {sql}: {user_rows:?}");
     }
+    let feed = "select distinct collection_id::text from public.community_feed()";
+    assert_eq!(rows_as_anon(&app, feed).await.unwrap(), vec![published.to_string()], "anon: community feed");
+    assert_eq!(rows_as_user(&app, &user, feed).await.unwrap(), vec![published.to_string()], "user: community feed");
 }
 
 #[tokio::test]

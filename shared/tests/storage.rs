@@ -30,8 +30,10 @@ async fn put_head_get_delete() {
 async fn a_presigned_put_uploads_and_a_presigned_get_reads_back() {
     let storage = S3Server::shared().storage("http://unused");
     let input = InputPath::new(Uuid::new_v4(), ImageType::Jpeg);
-    let upload =
-        storage.presign_put(PRIVATE_BUCKET, &input.bucket_key(), "image/jpeg", Duration::from_secs(300)).await.unwrap();
+    let upload = storage
+        .presign_put(PRIVATE_BUCKET, &input.bucket_key(), "image/jpeg", JPEG.len() as u64, Duration::from_secs(300))
+        .await
+        .unwrap();
     assert_eq!(upload.method, "PUT");
     assert!(upload.url.contains("X-Amz-Signature="));
     let http = reqwest::Client::new();
@@ -76,4 +78,32 @@ async fn an_outage_is_reported_as_unavailable_and_ends_when_the_server_returns()
     assert!(matches!(error, StorageError::Unavailable(_)), "{error:?}");
     server.start();
     storage.put(PUBLIC_BUCKET, &key, JPEG.to_vec(), "image/jpeg").await.unwrap();
+}
+
+/// SECURITY.md 26: the declared size is signed into the presigned PUT, so a
+/// bigger (or smaller) body is refused and nothing is stored.
+#[tokio::test]
+async fn a_presigned_put_refuses_a_body_of_another_size_than_declared() {
+    let storage = S3Server::shared().storage("http://unused");
+    let input = InputPath::new(Uuid::new_v4(), ImageType::Jpeg);
+    let upload = storage
+        .presign_put(PRIVATE_BUCKET, &input.bucket_key(), "image/jpeg", JPEG.len() as u64, Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert!(upload.url.to_lowercase().contains("content-length"), "the length is a signed header: {}", upload.url);
+    let http = reqwest::Client::new();
+    let put = |body: Vec<u8>, content_type: &str| {
+        http.put(&upload.url).header("content-type", content_type.to_string()).body(body).send()
+    };
+    let mut bigger = JPEG.to_vec();
+    bigger.extend(std::iter::repeat_n(0u8, 4096));
+    for (body, content_type) in
+        [(bigger, "image/jpeg"), (JPEG[..8].to_vec(), "image/jpeg"), (JPEG.to_vec(), "text/html")]
+    {
+        let status = put(body, content_type).await.unwrap().status();
+        assert!(status.is_client_error(), "refused with a 4xx, got {status}");
+        assert_eq!(storage.head(PRIVATE_BUCKET, &input.bucket_key()).await.unwrap(), None, "nothing stored");
+    }
+    assert!(put(JPEG.to_vec(), "image/jpeg").await.unwrap().status().is_success());
+    assert_eq!(storage.head(PRIVATE_BUCKET, &input.bucket_key()).await.unwrap().unwrap().size, JPEG.len() as u64);
 }

@@ -81,6 +81,9 @@ pub struct Behaviour {
     pub processing_ms: u64,
     /// `error` of a failed prediction; default "simulated failure".
     pub error_message: Option<String>,
+    /// The create call answers this late, the prediction already running:
+    /// lets a test act while the product waits on Replicate.
+    pub create_answer_delay_ms: u64,
 }
 
 impl Default for Behaviour {
@@ -94,6 +97,7 @@ impl Default for Behaviour {
             output_url_base: None,
             processing_ms: 200,
             error_message: None,
+            create_answer_delay_ms: 0,
         }
     }
 }

@@ -25,12 +25,12 @@ pub(crate) async fn route(sim: &Arc<Sim>, req: Req) -> Resp {
     match segments.as_slice() {
         ["_sim", rest @ ..] => control::route(sim, &req, rest).await,
         ["delivery", id, file] => delivery(sim, &req, id, file),
-        ["v1", rest @ ..] => api(sim, &req, rest),
+        ["v1", rest @ ..] => api(sim, &req, rest).await,
         _ => not_found(),
     }
 }
 
-fn api(sim: &Arc<Sim>, req: &Req, rest: &[&str]) -> Resp {
+async fn api(sim: &Arc<Sim>, req: &Req, rest: &[&str]) -> Resp {
     let is_create = matches!(rest, ["models", _, _, "predictions"]);
     if is_create && req.method == Method::POST {
         // Every create that reaches the simulator counts, rejected or not, so
@@ -41,7 +41,7 @@ fn api(sim: &Arc<Sim>, req: &Req, rest: &[&str]) -> Resp {
         return error(StatusCode::UNAUTHORIZED, "Unauthenticated");
     }
     match (&req.method, rest) {
-        (&Method::POST, ["models", owner, name, "predictions"]) => create(sim, req, owner, name),
+        (&Method::POST, ["models", owner, name, "predictions"]) => create(sim, req, owner, name).await,
         (&Method::GET, ["predictions", id]) => match sim.prediction(id) {
             Some(prediction) => json(StatusCode::OK, &prediction),
             None => not_found(),
@@ -79,7 +79,7 @@ struct CreateRequest {
     filter: Option<Vec<String>>,
 }
 
-fn create(sim: &Arc<Sim>, req: &Req, owner: &str, name: &str) -> Resp {
+async fn create(sim: &Arc<Sim>, req: &Req, owner: &str, name: &str) -> Resp {
     let deadline = match req.header("cancel-after").map(cancel_after::parse) {
         None => None,
         Some(Ok(after)) => Some(Instant::now() + after),
@@ -102,6 +102,7 @@ fn create(sim: &Arc<Sim>, req: &Req, owner: &str, name: &str) -> Resp {
     let prediction = Prediction::new(format!("{owner}/{name}"), request.input, request.webhook, request.filter);
     let id = prediction.id.clone();
     let (created, complete_now) = sim.insert(prediction, behaviour.clone());
+    let answer_delay = std::time::Duration::from_millis(behaviour.create_answer_delay_ms);
     let run = Run {
         id: id.clone(),
         behaviour,
@@ -113,6 +114,8 @@ fn create(sim: &Arc<Sim>, req: &Req, owner: &str, name: &str) -> Resp {
     };
     let driver = sim.spawn_work(runner::drive(Arc::clone(sim), run));
     sim.set_driver(&id, driver);
+    // The prediction exists and runs from here on; only the answer is late.
+    tokio::time::sleep(answer_delay).await;
     json(StatusCode::CREATED, &created)
 }
 

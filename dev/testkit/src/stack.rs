@@ -10,7 +10,7 @@ use crate::{TestApp, TestUser};
 use replicate_sim::{SimConfig, SimHandle};
 use serde_json::Value;
 use shared::app::Services;
-use shared::config::{Environment, PlanTable};
+use shared::config::{Environment, PlanTable, RateLimits};
 use shared::http::{Body, Request};
 use shared::replicate::{OutputPolicy, ReplicateConfig};
 use shared::storage::PRIVATE_BUCKET;
@@ -57,6 +57,7 @@ impl TestStack {
             jwt_secret: Some(TEST_JWT_SECRET.to_string()),
             public_storage_url: public_storage_url.clone(),
             plans: PlanTable::default(),
+            rate_limits: RateLimits::default(),
             storage: s3_server.config(&public_storage_url),
             replicate: ReplicateConfig {
                 api_url: sim.url(),

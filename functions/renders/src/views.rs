@@ -70,6 +70,10 @@ pub struct RenderDetailView {
     pub room_type: Option<String>,
     pub style: Option<String>,
     pub cover_variant: i32,
+    /// The cover's image, as the gallery item shows it (the document's
+    /// `RenderItem` fields plus `variants`).
+    pub cover_image_url: Option<String>,
+    pub variant_count: i64,
     pub created_at: DateTime<Utc>,
     pub is_favorite: bool,
     pub variants: Vec<VariantView>,
@@ -85,6 +89,12 @@ impl RenderDetailView {
             room_type: render.room_type.clone(),
             style: render.style.clone(),
             cover_variant: render.cover_variant,
+            cover_image_url: detail
+                .variants
+                .iter()
+                .find(|v| v.idx == render.cover_variant)
+                .map(|v| storage.public_url(&v.image_path)),
+            variant_count: detail.variants.len() as i64,
             created_at: render.created_at,
             is_favorite: detail.is_favorite,
             variants: detail

@@ -58,7 +58,10 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     let Some(job_id) = http::query_param(request, "jobId").and_then(|id| uuid::Uuid::parse_str(&id).ok()) else {
         return Ok(answer(request_id, false, "no job id"));
     };
-    match complete::complete(services, job_id, &prediction, Source::Webhook { delivery_id }).await {
+    let bound_to_job = http::query_param(request, "jobToken")
+        .is_some_and(|token| services.replicate.webhook_verifier().job_token_matches(&job_id.to_string(), &token));
+    let source = Source::Webhook { delivery_id, bound_to_job };
+    match complete::complete(services, job_id, &prediction, source).await {
         Ok(Outcome::Ignored(reason)) => Ok(answer(request_id, false, reason)),
         Ok(outcome) => Ok(answer(request_id, true, &format!("{outcome:?}"))),
         Err(error) => {

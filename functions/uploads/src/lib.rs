@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 use shared::app::Services;
+use shared::config::RateLimitedAction;
 use shared::http::{self, allow, api_segments, ApiError, Body, CacheControl, Method, Request, Response};
+use shared::repositories::rate_limits;
 use shared::storage::{ImageType, InputPath, PRIVATE_BUCKET};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,10 +49,21 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     if body.size_bytes == 0 || body.size_bytes > MAX_UPLOAD_BYTES {
         return Err(ApiError::invalid_field("sizeBytes", "must be between 1 byte and 15 MiB"));
     }
+    let limit = services.env.rate_limits.of(RateLimitedAction::Upload);
+    let tx = services.db.as_user(&user).await?;
+    if let Some(wait) = rate_limits::take_caller_token_and_commit(tx, RateLimitedAction::Upload, &limit).await? {
+        return Err(ApiError::rate_limited("too many uploads; please wait a moment", wait));
+    }
     let path = InputPath::new(user.user_id(), image_type);
     let presigned = services
         .storage
-        .presign_put(PRIVATE_BUCKET, &path.bucket_key(), image_type.content_type(), UPLOAD_URL_LIFETIME)
+        .presign_put(
+            PRIVATE_BUCKET,
+            &path.bucket_key(),
+            image_type.content_type(),
+            body.size_bytes,
+            UPLOAD_URL_LIFETIME,
+        )
         .await
         .map_err(|error| {
             tracing::warn!(%error, "presigning an upload failed");

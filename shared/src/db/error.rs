@@ -51,7 +51,14 @@ impl DbError {
             c if *c == SqlState::FOREIGN_KEY_VIOLATION => DbError::ForeignKeyViolation { constraint: constraint() },
             c if *c == SqlState::CHECK_VIOLATION => DbError::CheckViolation { constraint: constraint() },
             c if *c == SqlState::INSUFFICIENT_PRIVILEGE => DbError::PermissionDenied,
-            c if *c == SqlState::INVALID_TEXT_REPRESENTATION || *c == SqlState::STRING_DATA_RIGHT_TRUNCATION => {
+            // A value PostgreSQL cannot take: malformed text for the type, too
+            // long, or a NUL byte (which no PostgreSQL text can hold; found
+            // from outside as `?style=%00` answering 500).
+            c if *c == SqlState::INVALID_TEXT_REPRESENTATION
+                || *c == SqlState::STRING_DATA_RIGHT_TRUNCATION
+                || *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                || *c == SqlState::UNTRANSLATABLE_CHARACTER =>
+            {
                 DbError::InvalidInput
             }
             // Server shutting down, too many connections, crash recovery.

@@ -4,16 +4,27 @@
 
 use crate::app::Services;
 use crate::auth::VerifiedUser;
+use crate::config::RateLimitedAction;
 use crate::http::{ApiError, ErrorCode};
 use crate::replicate::ReplicateError;
 use crate::repositories::generation_jobs::{self as jobs, Job, Transition};
+use crate::repositories::rate_limits;
 use uuid::Uuid;
 
 pub async fn cancel(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Result<Job, ApiError> {
     crate::http::record_job(job_id);
-    // Read as the user: someone else's job is simply not found.
+    // Read as the user (someone else's job is simply not found), in the same
+    // flight as the caller's cancel rate-limit token.
+    let action = RateLimitedAction::Cancel.as_str();
+    let limit = services.env.rate_limits.of(RateLimitedAction::Cancel);
     let mut tx = services.db.as_user(user).await?;
-    let job = jobs::get_job_by_id(&mut tx, job_id).await?.ok_or_else(|| ApiError::not_found("generation"))?;
+    let (token, job) = tx
+        .query_pipelined(&rate_limits::take_caller_token_statement(&action, &limit), &jobs::get_job_statement(&job_id))
+        .await?;
+    if let Some(wait) = rate_limits::wait_from_rows(&token?)? {
+        return Err(ApiError::rate_limited("too many cancels; please wait a moment", wait));
+    }
+    let job = jobs::job_from_rows(job?)?.ok_or_else(|| ApiError::not_found("generation"))?;
     tx.commit().await?;
     if job.status.is_terminal() {
         return Err(finished(&job));

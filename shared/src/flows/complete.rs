@@ -22,8 +22,10 @@ use uuid::Uuid;
 /// Where a prediction's result came from.
 #[derive(Debug, Clone)]
 pub enum Source<'a> {
-    /// A verified webhook delivery and its `webhook-id`.
-    Webhook { delivery_id: &'a str },
+    /// A verified webhook delivery and its `webhook-id`. `bound_to_job`:
+    /// its URL carried the job's token, so Replicate sent it for the
+    /// prediction created for this very job (SECURITY.md 25).
+    Webhook { delivery_id: &'a str, bound_to_job: bool },
     /// Our own poll of Replicate (get-job or the sweeper).
     Poll,
 }
@@ -66,9 +68,10 @@ pub async fn complete(
     source: Source<'_>,
 ) -> Result<Outcome, CompleteError> {
     crate::http::record_job(job_id);
-    let delivery_id = match source {
-        Source::Webhook { delivery_id } => Some(delivery_id),
-        Source::Poll => None,
+    let (delivery_id, bound_to_job) = match source {
+        Source::Webhook { delivery_id, bound_to_job } => (Some(delivery_id), bound_to_job),
+        // We fetched this prediction by the id the job records.
+        Source::Poll => (None, true),
     };
     // A cheap look first, so duplicates do not download anything.
     let mut tx = services.db.as_service().await?;
@@ -83,7 +86,12 @@ pub async fn complete(
     if already_delivered {
         return Ok(Outcome::Ignored("duplicate delivery"));
     }
-    if job.prediction_id.as_deref().is_some_and(|id| id != prediction.id) {
+    // The signed body names a prediction; the job must be that prediction's:
+    // by the id it records, or, before the id is recorded, by the token of
+    // the URL the prediction was created with. Otherwise a captured delivery
+    // could be aimed at another user's starting job.
+    let recorded = job.prediction_id.as_deref();
+    if recorded.is_some_and(|id| id != prediction.id) || (recorded.is_none() && !bound_to_job) {
         return Ok(Outcome::Ignored("prediction is not this job's"));
     }
     if !may_change(&job, prediction.status) {

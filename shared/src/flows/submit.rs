@@ -9,7 +9,7 @@
 
 use crate::app::Services;
 use crate::auth::VerifiedUser;
-use crate::config::{self, Mode};
+use crate::config::{self, Mode, RateLimitedAction};
 use crate::db::DbError;
 use crate::http::{ApiError, ErrorCode};
 use crate::prompt::{build_prompt, MAX_USER_TEXT_CHARS};
@@ -192,16 +192,27 @@ async fn create_job(
     // The quota read and the insert share one flight. The insert's verdict
     // is only used once the read allows it; otherwise the transaction is
     // dropped (rolled back) with the job in it.
+    let rate_action = RateLimitedAction::Submit.as_str();
+    let rate_limit = services.env.rate_limits.of(RateLimitedAction::Submit);
     let mut tx = services.db.as_service().await?;
     let (snapshot, inserted) = tx
         .query_pipelined(
-            &usage::quota_snapshot_statement(&owner, &period_start, &submission.idempotency_key),
+            &usage::quota_snapshot_statement(
+                &owner,
+                &period_start,
+                &submission.idempotency_key,
+                &rate_action,
+                &rate_limit,
+            ),
             &jobs::create_job_statement(&new_job),
         )
         .await?;
     let snapshot = usage::QuotaSnapshot::from_rows(&snapshot?)?;
     if let Some(existing) = snapshot.idempotent_job {
         return Ok(Err(existing));
+    }
+    if let Some(wait) = snapshot.rate_wait {
+        return Err(ApiError::rate_limited("too many generations started; please wait a moment", wait));
     }
     let plan = services.env.plans.resolve(snapshot.price_id.as_deref(), snapshot.has_access);
     if snapshot.used >= plan.monthly_generations {
@@ -260,8 +271,17 @@ pub async fn start_prediction(services: &Services, job: Job, submission: &ValidS
     match services.replicate.create_prediction(job.id, &prompt, &urls).await {
         Ok(prediction) => {
             let tx = services.db.as_service().await?;
-            let attached = jobs::attach_prediction_and_commit(tx, job.id, &prediction.id).await?;
-            Ok(attached.unwrap_or(job))
+            match jobs::attach_prediction_and_commit(tx, job.id, &prediction.id).await? {
+                Some(attached) if !attached.status.is_terminal() => Ok(attached),
+                // The job ended while Replicate was creating the prediction
+                // (its owner canceled it, or it timed out). Its result would
+                // be discarded uncharged, so stop the prediction now rather
+                // than pay for it (SECURITY.md 22: submit + cancel in a loop).
+                ended => {
+                    cancel_unwanted_prediction(services, job.id, &prediction.id).await;
+                    Ok(ended.unwrap_or(job))
+                }
+            }
         }
         Err(error) => {
             let (code, message) = match &error {
@@ -275,6 +295,17 @@ pub async fn start_prediction(services: &Services, job: Job, submission: &ValidS
             fail_job(services, job.id, message).await?;
             Err(ApiError::new(code, message).with_details(serde_json::json!({ "jobId": job.id })))
         }
+    }
+}
+
+/// Best effort: Replicate also stops it at the `Cancel-After` deadline, and
+/// its result can no longer change the job.
+async fn cancel_unwanted_prediction(services: &Services, job_id: Uuid, prediction_id: &str) {
+    match services.replicate.cancel_prediction(prediction_id).await {
+        Ok(_) | Err(ReplicateError::NotFound) => {
+            tracing::info!(%job_id, %prediction_id, "canceled the prediction of a job that ended while it was created")
+        }
+        Err(error) => tracing::warn!(%error, %job_id, %prediction_id, "could not cancel an unwanted prediction"),
     }
 }
 

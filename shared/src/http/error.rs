@@ -58,11 +58,19 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
+    /// Headers HTTP requires beside some answers: `Retry-After` on a 429,
+    /// `Allow` on a 405.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: None }
+        ApiError { code, message: message.into(), details: None, headers: Vec::new() }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -95,8 +103,18 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
 
-    pub fn method_not_allowed() -> Self {
+    /// A 405 naming the methods the route does allow (`Allow`, RFC 9110).
+    pub fn method_not_allowed(allowed: &[&str]) -> Self {
         Self::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+            .with_header("allow", allowed.join(", "))
+    }
+
+    /// A 429: too many requests of this kind; `Retry-After` in whole seconds.
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        Self::new(ErrorCode::RateLimited, message)
+            .with_details(serde_json::json!({ "retryAfterSeconds": seconds }))
+            .with_header("retry-after", seconds.to_string())
     }
 
     pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -140,6 +158,11 @@ impl From<DbError> for ApiError {
                 ApiError::conflict(ErrorCode::ResourceConflict, "conflicts with an existing resource")
             }
             DbError::ForeignKeyViolation { .. } => ApiError::not_found("referenced resource"),
+            // The database's own caps (e.g. collections per user), reached
+            // past the functions' friendlier check by a racing request.
+            DbError::CheckViolation { constraint } if constraint.ends_with("_cap") => {
+                ApiError::conflict(ErrorCode::ResourceConflict, "a limit on how many of these you may have is reached")
+            }
             DbError::CheckViolation { .. } => ApiError::validation("a value is out of the allowed range"),
             DbError::Config(_) | DbError::TooManyRows | DbError::TransactionClosed | DbError::Query(_) => {
                 tracing::error!(error = %error, "database error");

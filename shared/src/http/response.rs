@@ -80,7 +80,13 @@ impl ApiError {
             r#"{"success":false,"error":{"code":"INTERNAL_ERROR","message":"something went wrong on our side"}}"#
                 .to_string()
         });
-        build(request_id, self.status(), Body::Text(json), CacheControl::PrivateNoStore)
+        let mut response = build(request_id, self.status(), Body::Text(json), CacheControl::PrivateNoStore);
+        for (name, value) in &self.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response.headers_mut().insert(*name, value);
+            }
+        }
+        response
     }
 }
 

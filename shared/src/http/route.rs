@@ -20,10 +20,12 @@ pub fn api_segments(path: &str) -> Option<Vec<&str>> {
 /// Picks the handler for `method` among those of a matched path; a path that
 /// exists with another method is a 405, not a 404.
 pub fn allow<T>(method: &Method, options: Vec<(Method, T)>) -> Result<T, ApiError> {
+    let allowed: Vec<&str> = options.iter().map(|(allowed, _)| allowed.as_str()).collect();
+    let allowed = allowed.join(", ");
     options
         .into_iter()
-        .find_map(|(allowed, handler)| (allowed == *method).then_some(handler))
-        .ok_or_else(ApiError::method_not_allowed)
+        .find_map(|(candidate, handler)| (candidate == *method).then_some(handler))
+        .ok_or_else(|| ApiError::method_not_allowed(&[allowed.as_str()]))
 }
 
 #[cfg(test)]
@@ -41,6 +43,8 @@ mod tests {
     #[test]
     fn wrong_method_is_405() {
         assert_eq!(allow(&Method::GET, vec![(Method::GET, 1)]).unwrap(), 1);
-        assert_eq!(allow(&Method::DELETE, vec![(Method::GET, 1)]).unwrap_err().status(), 405);
+        let refused = allow(&Method::DELETE, vec![(Method::GET, 1), (Method::POST, 2)]).unwrap_err();
+        assert_eq!(refused.status(), 405);
+        assert_eq!(refused.headers, vec![("allow", "GET, POST".to_string())]);
     }
 }

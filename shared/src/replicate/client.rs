@@ -94,7 +94,8 @@ impl ReplicateClient {
             status: 0,
             detail: "WEBHOOK_URL is not configured for this function".into(),
         })?;
-        let body = prediction_request_body(&webhook_url_for_job(webhook_url, job_id), prompt, image_urls);
+        let job_token = self.inner.webhook_verifier.job_token(&job_id.to_string()).unwrap_or_default();
+        let body = prediction_request_body(&webhook_url_for_job(webhook_url, job_id, &job_token), prompt, image_urls);
         let cancel_after = cancel_after_header(JOB_TIMEOUT);
         let prediction = self
             .send_with_one_retry("create prediction", || {
@@ -178,10 +179,11 @@ fn prediction_request_body(webhook_url: &str, prompt: &str, image_urls: &[String
     })
 }
 
-/// The webhook URL with the job id, which the webhook handler reads back.
-fn webhook_url_for_job(webhook_url: &str, job_id: Uuid) -> String {
+/// The webhook URL with the job id and its token, which the webhook handler
+/// reads back (the token binds the deliveries to the job, SECURITY.md 25).
+fn webhook_url_for_job(webhook_url: &str, job_id: Uuid, job_token: &str) -> String {
     let separator = if webhook_url.contains('?') { '&' } else { '?' };
-    format!("{webhook_url}{separator}jobId={job_id}")
+    format!("{webhook_url}{separator}jobId={job_id}&jobToken={job_token}")
 }
 
 /// A Go-style duration, as Replicate's `Cancel-After` takes it: `10m`.
@@ -205,15 +207,15 @@ mod tests {
     }
 
     #[test]
-    fn job_id_is_appended_to_the_webhook_url() {
+    fn job_id_and_token_are_appended_to_the_webhook_url() {
         let job_id = Uuid::nil();
         assert_eq!(
-            webhook_url_for_job("https://h.example.com/webhooks/replicate", job_id),
-            format!("https://h.example.com/webhooks/replicate?jobId={job_id}")
+            webhook_url_for_job("https://h.example.com/webhooks/replicate", job_id, "ab12"),
+            format!("https://h.example.com/webhooks/replicate?jobId={job_id}&jobToken=ab12")
         );
         assert_eq!(
-            webhook_url_for_job("https://h/w?stage=prod", job_id),
-            format!("https://h/w?stage=prod&jobId={job_id}")
+            webhook_url_for_job("https://h/w?stage=prod", job_id, "ab12"),
+            format!("https://h/w?stage=prod&jobId={job_id}&jobToken=ab12")
         );
     }
 }

@@ -68,7 +68,52 @@ impl WebhookVerifier {
         }
         Ok(Self { key: Some(key) })
     }
+}
 
+/// Domain separation: a job-URL token is never a valid webhook signature.
+const JOB_TOKEN_CONTEXT: &[u8] = b"interior-render job webhook url v1:";
+/// Bytes of the HMAC kept in a job-URL token (128 bits, 32 hex characters).
+const JOB_TOKEN_BYTES: usize = 16;
+
+impl WebhookVerifier {
+    /// The token put beside `jobId` in the webhook URL a prediction is
+    /// created with (SECURITY.md 25). Replicate sends deliveries for a
+    /// prediction only to its own URL, so a delivery carrying job A's token
+    /// cannot be pointed at job B: the signed body says which prediction, the
+    /// token says which job that prediction was created for. Hex, so it
+    /// needs no escaping in a query string.
+    pub fn job_token(&self, job_id: &str) -> Option<String> {
+        let key = self.key.as_deref()?;
+        let mut mac = HmacSha256::new_from_slice(key).ok()?;
+        mac.update(JOB_TOKEN_CONTEXT);
+        mac.update(job_id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        Some(digest[..JOB_TOKEN_BYTES].iter().map(|byte| format!("{byte:02x}")).collect())
+    }
+
+    /// Whether `token` is [`Self::job_token`] of `job_id` (constant time).
+    pub fn job_token_matches(&self, job_id: &str, token: &str) -> bool {
+        let Some(key) = self.key.as_deref() else { return false };
+        let Some(candidate) = decode_hex(token).filter(|bytes| bytes.len() == JOB_TOKEN_BYTES) else {
+            return false;
+        };
+        let Ok(mut mac) = HmacSha256::new_from_slice(key) else { return false };
+        mac.update(JOB_TOKEN_CONTEXT);
+        mac.update(job_id.as_bytes());
+        mac.verify_truncated_left(&candidate).is_ok()
+    }
+}
+
+/// Lowercase or uppercase hex digits only (no sign, no prefix).
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || text.len() > 128 {
+        return None;
+    }
+    let digit = |byte: u8| (byte as char).to_digit(16).map(|value| value as u8);
+    text.as_bytes().chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+}
+
+impl WebhookVerifier {
     /// A verifier for a misconfigured secret: every webhook fails with
     /// [`WebhookError::InvalidSecret`] (fail closed rather than refuse to start).
     pub(crate) fn rejecting_all() -> Self {

@@ -153,8 +153,21 @@ pub fn created_job(rows: Vec<Row>) -> Result<Job, DbError> {
 
 /// The job with this id, if the transaction's identity may see it.
 pub async fn get_job_by_id(tx: &mut Tx, id: Uuid) -> Result<Option<Job>, DbError> {
-    let sql = format!("select {COLUMNS} from public.generation_jobs where id = $1");
-    one(tx.query(&sql, &[(&id, Type::UUID)]).await?)
+    let statement = get_job_statement(&id);
+    one(tx.query(&statement.sql, &statement.params).await?)
+}
+
+/// The statement of [`get_job_by_id`], for a caller that pipelines it;
+/// [`job_from_rows`] reads its answer.
+pub fn get_job_statement(id: &Uuid) -> Statement<'_> {
+    Statement {
+        sql: format!("select {COLUMNS} from public.generation_jobs where id = $1").into(),
+        params: vec![(id, Type::UUID)],
+    }
+}
+
+pub fn job_from_rows(rows: Vec<Row>) -> Result<Option<Job>, DbError> {
+    one(rows)
 }
 
 pub async fn get_job_by_idempotency_key(tx: &mut Tx, owner_id: Uuid, key: Uuid) -> Result<Option<Job>, DbError> {

@@ -121,14 +121,17 @@ mod tests {
 }
 
 /// What submit needs to decide, read in one statement: the profile's billing
-/// columns, this period's debits, and a job already made with the same
-/// idempotency key.
+/// columns, this period's debits, a job already made with the same
+/// idempotency key, and the submit rate limit's verdict (a token is taken;
+/// it stays taken only if the transaction commits).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuotaSnapshot {
     pub price_id: Option<String>,
     pub has_access: bool,
     pub used: i64,
     pub idempotent_job: Option<Uuid>,
+    /// How long the owner must wait before submitting again; `None`: go on.
+    pub rate_wait: Option<std::time::Duration>,
 }
 
 /// The statement of [`QuotaSnapshot`]; submit pipelines it with the job's
@@ -137,17 +140,30 @@ pub fn quota_snapshot_statement<'a>(
     owner_id: &'a Uuid,
     period_start: &'a DateTime<Utc>,
     idempotency_key: &'a Option<Uuid>,
+    rate_action: &'a &'static str,
+    rate_limit: &'a crate::config::RateLimit,
 ) -> Statement<'a> {
     Statement {
-        sql: "select p.price_id, coalesce(p.has_access, false) as has_access,
-                     (select coalesce(sum(l.amount), 0)::int8 from public.usage_ledger l
-                       where l.owner_id = $1 and l.kind = 'generation_debit' and l.created_at >= $2) as used,
-                     (select j.id from public.generation_jobs j
-                       where $3::uuid is not null and j.owner_id = $1 and j.idempotency_key = $3) as idempotent_job
-                from (select 1) as one
-                left join public.profiles p on p.id = $1"
-            .into(),
-        params: vec![(owner_id, Type::UUID), (period_start, Type::TIMESTAMPTZ), (idempotency_key, Type::UUID)],
+        sql: format!(
+            "select p.price_id, coalesce(p.has_access, false) as has_access,
+                    (select coalesce(sum(l.amount), 0)::int8 from public.usage_ledger l
+                      where l.owner_id = $1 and l.kind = 'generation_debit' and l.created_at >= $2) as used,
+                    (select j.id from public.generation_jobs j
+                      where $3::uuid is not null and j.owner_id = $1 and j.idempotency_key = $3) as idempotent_job,
+                    {} as rate_wait_seconds
+               from (select 1) as one
+               left join public.profiles p on p.id = $1",
+            super::rate_limits::take_token_expression(1, 4, 5, 6)
+        )
+        .into(),
+        params: vec![
+            (owner_id, Type::UUID),
+            (period_start, Type::TIMESTAMPTZ),
+            (idempotency_key, Type::UUID),
+            (rate_action, Type::TEXT),
+            (&rate_limit.max_requests, Type::INT4),
+            (&rate_limit.period_seconds, Type::FLOAT8),
+        ],
     }
 }
 
@@ -159,6 +175,7 @@ impl QuotaSnapshot {
             has_access: row.get("has_access"),
             used: row.get("used"),
             idempotent_job: row.get("idempotent_job"),
+            rate_wait: super::rate_limits::wait(row.get("rate_wait_seconds")),
         })
     }
 }

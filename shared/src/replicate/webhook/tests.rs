@@ -181,3 +181,23 @@ fn misconfigured_verifier_rejects_everything() {
 fn debug_does_not_show_the_key() {
     assert!(!format!("{:?}", verifier()).contains("MfKQ"));
 }
+
+#[test]
+fn a_job_token_matches_its_own_job_only() {
+    let verifier = WebhookVerifier::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let job_a = "0b6a2b1e-8d67-4a7e-9d6b-6f7f0f0c8a11";
+    let job_b = "7c1d5e0a-3b2f-4c9e-8a7d-1e2f3a4b5c6d";
+    let token = verifier.job_token(job_a).unwrap();
+    assert_eq!(token.len(), 32);
+    assert!(verifier.job_token_matches(job_a, &token));
+    assert!(!verifier.job_token_matches(job_b, &token), "another job's token");
+    assert!(!verifier.job_token_matches(job_a, &token[..30]), "truncated");
+    let mut altered = token.clone();
+    altered.replace_range(0..1, if token.starts_with('0') { "1" } else { "0" });
+    assert!(!verifier.job_token_matches(job_a, &altered), "altered");
+    assert!(!verifier.job_token_matches(job_a, ""), "empty");
+    assert!(!verifier.job_token_matches(job_a, "zz"), "not hex");
+    let other_secret = WebhookVerifier::new("whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=").unwrap();
+    assert!(!other_secret.job_token_matches(job_a, &token), "another secret");
+    assert!(!WebhookVerifier::rejecting_all().job_token_matches(job_a, &token));
+}
