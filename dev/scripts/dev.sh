@@ -15,7 +15,9 @@ set -a; source .env.example; source .env; set +a
 state=.dev
 data=$state/pg
 port=${DEV_PG_PORT:-54322}
-mkdir -p "$state/s3/public" "$state/s3/private" "$state/logs"
+# The S3 server keeps bucket <b> at storage/v1/s3/<b>: clients reach it
+# through the gateway's /storage/v1/s3 path, as on hosted Supabase.
+mkdir -p "$state/s3/storage/v1/s3/public" "$state/s3/storage/v1/s3/private" "$state/logs"
 
 pg_bin=$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1)")
 as_server_user() {
@@ -49,10 +51,10 @@ target/debug/migrate --dir migrations --seed dev/seed.sql | tail -n 2
 psql "$DATABASE_ADMIN_URL" -qc "alter role authenticator login password 'authenticator-local-only'" >/dev/null
 
 s3s_fs=$(command -v s3s-fs || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
-"$s3s_fs" --host 127.0.0.1 --port "${S3_ADDR_PORT:-9100}" --access-key "$S3_ACCESS_KEY_ID" \
+"$s3s_fs" --host 127.0.0.1 --port "${S3_UPSTREAM_ADDR##*:}" --access-key "$S3_ACCESS_KEY_ID" \
   --secret-key "$S3_SECRET_ACCESS_KEY" "$state/s3" >"$state/logs/s3.log" 2>&1 &
 pids+=($!)
-echo "S3 server    $S3_ENDPOINT (data: $state/s3)"
+echo "S3           $S3_ENDPOINT (the gateway in front of s3s-fs on $S3_UPSTREAM_ADDR; data: $state/s3)"
 
 target/debug/replicate-sim >"$state/logs/replicate-sim.log" 2>&1 &
 pids+=($!)

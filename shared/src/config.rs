@@ -52,6 +52,9 @@ pub const DEFAULTS: Defaults = Defaults {
 #[derive(Clone)]
 pub struct Environment {
     pub database_url: String,
+    /// `DATABASE_CA_CERT`: PEM of the CA that signs the database's
+    /// certificate (Supabase's own root CA), for `sslmode=verify-full`.
+    pub database_ca_cert: Option<String>,
     /// Connections per environment: 1 on Lambda (one request at a time),
     /// more for the local gateway (`DATABASE_POOL_SIZE`).
     pub database_pool_size: usize,
@@ -109,6 +112,7 @@ impl Environment {
             .map_err(|reason| ConfigError::Invalid { name: "REPLICATE_*", reason })?;
         Ok(Environment {
             database_url: required("DATABASE_URL")?,
+            database_ca_cert: lookup("DATABASE_CA_CERT"),
             database_pool_size,
             storage,
             replicate,

@@ -24,6 +24,7 @@ pub use tokio_postgres::types::{ToSql, Type};
 pub use tokio_postgres::Row;
 
 mod error;
+pub mod tls;
 pub use error::DbError;
 
 /// A statement parameter with its PostgreSQL type (required by unnamed statements).
@@ -66,11 +67,18 @@ impl Database {
     /// A Lambda environment serves one request at a time, so `max_size` 1 is
     /// right there; tests and local servers use more.
     pub fn connect_lazy(database_url: &str, max_size: usize) -> Result<Self, DbError> {
-        let mut config: tokio_postgres::Config =
-            database_url.parse().map_err(|e: tokio_postgres::Error| DbError::Config(e.to_string()))?;
+        Self::connect_lazy_with_ca(database_url, max_size, None)
+    }
+
+    /// [`Self::connect_lazy`] trusting `ca_pem` (`DATABASE_CA_CERT`) for
+    /// `sslmode=verify-ca`/`verify-full` (see [`tls`]).
+    pub fn connect_lazy_with_ca(database_url: &str, max_size: usize, ca_pem: Option<&str>) -> Result<Self, DbError> {
+        let settings = tls::parse(database_url, ca_pem)?;
+        let connector = tls::connector(&settings)?;
+        let mut config = settings.config;
         config.application_name("interior-render").connect_timeout(Duration::from_secs(5));
         let manager =
-            Manager::from_config(config, tls_connector(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Manager::from_config(config, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .wait_timeout(Some(Duration::from_secs(10)))
@@ -106,19 +114,6 @@ impl Database {
             round_trips: Arc::default(),
         })
     }
-}
-
-/// TLS for PostgreSQL connections (also used by the migration runner).
-pub fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
-    // `sslmode` in DATABASE_URL decides whether TLS is used (`require` for a
-    // Supabase project); the local cluster and PgBouncer speak plain TCP.
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_postgres_rustls::MakeRustlsConnect::new(config)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

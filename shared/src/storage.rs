@@ -44,8 +44,25 @@ impl StorageConfig {
     }
 }
 
+/// Supabase shows its S3 endpoint as a path, `https://<ref>.supabase.co/storage/v1/s3`.
+/// aws-sdk-s3 appends the bucket to an endpoint path without a slash
+/// (`/storage/v1/s3public/...`, awslabs/aws-sdk-rust#1387), so a path
+/// endpoint is kept ending in `/`; a bare host is left as it is.
+pub fn endpoint_as_base(endpoint: &str) -> String {
+    let endpoint = endpoint.trim();
+    let after_scheme = endpoint.find("://").map_or(0, |i| i + 3);
+    match endpoint[after_scheme..].find('/') {
+        Some(slash) if after_scheme + slash + 1 < endpoint.len() && !endpoint.ends_with('/') => format!("{endpoint}/"),
+        _ => endpoint.to_owned(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// The endpoint or a bucket is wrong (404 without S3's "no such key"):
+    /// an operator's mistake, never reported to a user as a missing upload.
+    #[error("storage misconfigured (check S3_ENDPOINT, S3_REGION and the buckets): {0}")]
+    Misconfigured(String),
     /// The storage service could not be reached or failed: worth retrying.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -88,7 +105,7 @@ impl Storage {
             .build_https();
         let s3_config = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .endpoint_url(&config.endpoint)
+            .endpoint_url(endpoint_as_base(&config.endpoint))
             .region(Region::new(config.region.clone()))
             .credentials_provider(Credentials::new(
                 &config.access_key_id,
@@ -223,11 +240,13 @@ impl Storage {
 
 type SdkError<E> = aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>;
 
+/// Only S3's own "no such key" means the object is missing. A HEAD answer
+/// has no body, so its 404 (`NotFound`) cannot tell a missing object from a
+/// wrong endpoint; readers that must tell them apart use a GET.
 fn is_not_found<E: aws_sdk_s3::error::ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
     match error {
         aws_sdk_s3::error::SdkError::ServiceError(service) => {
-            matches!(service.err().code(), Some("NoSuchKey" | "NotFound" | "NoSuchBucket"))
-                || service_status(error) == Some(404)
+            matches!(service.err().code(), Some("NoSuchKey" | "NotFound"))
         }
         _ => false,
     }
@@ -245,7 +264,17 @@ where
         aws_sdk_s3::error::SdkError::ServiceError(service) => {
             let status = service_status(&error).unwrap_or(0);
             let code = service.err().code().unwrap_or("unknown").to_string();
-            if status >= 500 {
+            // A 404 that is not "no such key" (no such bucket, or a path
+            // the server does not serve at all) and refused credentials or
+            // signatures are configuration, whatever the request was.
+            if status == 404
+                || matches!(
+                    code.as_str(),
+                    "NoSuchBucket" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AuthorizationHeaderMalformed"
+                )
+            {
+                StorageError::Misconfigured(format!("{status} {code}"))
+            } else if status >= 500 {
                 StorageError::Unavailable(format!("{status} {code}"))
             } else {
                 StorageError::Rejected(format!("{status} {code}"))

@@ -12,9 +12,18 @@ use uuid::Uuid;
 
 /// A verifier configured like production: the JWT secret and the project JWKS
 /// (served locally). Keep the server alive as long as the verifier is used.
+/// The project behind the JWKS server, whose tokens name `TEST_ISSUER`
+/// as Supabase's name their project's auth server.
+fn project_config(server: &JwksServer, jwt_secret: Option<String>) -> AuthConfig {
+    AuthConfig {
+        issuer: Some(testkit::tokens::TEST_ISSUER.into()),
+        ..AuthConfig::from_supabase(&server.supabase_url(), jwt_secret)
+    }
+}
+
 async fn verifier() -> (JwksServer, TokenVerifier) {
     let server = JwksServer::start().await;
-    let config = AuthConfig::from_supabase(&server.supabase_url(), Some(TEST_JWT_SECRET.into()));
+    let config = project_config(&server, Some(TEST_JWT_SECRET.into()));
     (server, TokenVerifier::new(config))
 }
 
@@ -152,7 +161,7 @@ async fn hs256_token_signed_with_the_ec_public_key_is_rejected() {
 #[tokio::test]
 async fn hs256_token_signed_with_a_public_key_is_rejected_without_secret() {
     let server = JwksServer::start().await;
-    let verifier = TokenVerifier::new(AuthConfig::from_supabase(&server.supabase_url(), None));
+    let verifier = TokenVerifier::new(project_config(&server, None));
     let token = TokenBuilder::hs256_with_secret(RS256_PUBLIC_KEY_PEM).kid(Some(RS256_KID)).build();
     assert!(matches!(verifier.verify(&token).await, Err(AuthError::Invalid(_))));
 }
@@ -179,7 +188,7 @@ async fn header_alg_differing_from_the_signature_is_rejected() {
 #[tokio::test]
 async fn hs256_token_is_rejected_when_no_secret_is_configured() {
     let server = JwksServer::start().await;
-    let verifier = TokenVerifier::new(AuthConfig::from_supabase(&server.supabase_url(), None));
+    let verifier = TokenVerifier::new(project_config(&server, None));
     let result = verifier.verify(&TokenBuilder::hs256().build()).await;
     assert_eq!(result.err(), Some(AuthError::Invalid("HS256 tokens are not accepted")));
     assert_eq!(server.requests_served(), 0, "no JWKS key is tried for HS256");
@@ -236,7 +245,7 @@ async fn unknown_kid_on_a_cold_verifier_fetches_once() {
 #[tokio::test]
 async fn jwks_server_down_means_keys_unavailable() {
     let server = JwksServer::start().await;
-    let config = AuthConfig::from_supabase(&server.supabase_url(), Some(TEST_JWT_SECRET.into()));
+    let config = project_config(&server, Some(TEST_JWT_SECRET.into()));
     drop(server);
     let verifier = TokenVerifier::new(config);
 
@@ -257,7 +266,7 @@ async fn jwks_server_error_means_keys_unavailable() {
 #[tokio::test]
 async fn jwks_that_is_not_a_key_set_means_keys_unavailable() {
     let server = JwksServer::start_with("<html>maintenance</html>").await;
-    let verifier = TokenVerifier::new(AuthConfig::from_supabase(&server.supabase_url(), None));
+    let verifier = TokenVerifier::new(project_config(&server, None));
     let result = verifier.verify(&TokenBuilder::es256().build()).await;
     assert_eq!(result.err(), Some(AuthError::KeysUnavailable));
 }

@@ -8,7 +8,7 @@ use testkit::tokens::{TokenBuilder, TEST_JWT_SECRET};
 use uuid::Uuid;
 
 fn verifier() -> TokenVerifier {
-    TokenVerifier::new(AuthConfig { jwt_secret: Some(TEST_JWT_SECRET.into()), jwks_url: None })
+    TokenVerifier::new(AuthConfig { jwt_secret: Some(TEST_JWT_SECRET.into()), jwks_url: None, issuer: None })
 }
 
 /// token_verify, artifact crash-c078fe03: an otherwise valid HS256 token whose

@@ -123,6 +123,7 @@ async fn token_verification_never_panics_on_garbage() {
     let verifier = shared::auth::TokenVerifier::new(shared::auth::AuthConfig {
         jwt_secret: Some(testkit::tokens::TEST_JWT_SECRET.into()),
         jwks_url: None,
+        issuer: None,
     });
     let mut runner =
         proptest::test_runner::TestRunner::new(ProptestConfig { cases: cases(512), ..ProptestConfig::default() });

@@ -2,7 +2,10 @@
 //! presigned uploads and downloads, public URLs, and outages reported as
 //! retryable.
 
-use shared::storage::{render_key, ImageType, InputPath, StorageError, PRIVATE_BUCKET, PUBLIC_BUCKET};
+use shared::storage::{
+    endpoint_as_base, render_key, ImageType, InputPath, Storage, StorageConfig, StorageError, PRIVATE_BUCKET,
+    PUBLIC_BUCKET,
+};
 use std::time::Duration;
 use testkit::public_objects::PublicObjectServer;
 use testkit::s3::S3Server;
@@ -106,4 +109,45 @@ async fn a_presigned_put_refuses_a_body_of_another_size_than_declared() {
     }
     assert!(put(JPEG.to_vec(), "image/jpeg").await.unwrap().status().is_success());
     assert_eq!(storage.head(PRIVATE_BUCKET, &input.bucket_key()).await.unwrap().unwrap().size, JPEG.len() as u64);
+}
+
+/// Supabase shows its S3 endpoint as a path (`.../storage/v1/s3`); the
+/// bucket must stay a path segment after it (aws-sdk-rust#1387 joins them
+/// without a slash: `/storage/v1/s3private/...`, 404 on Supabase).
+#[tokio::test]
+async fn a_path_endpoint_keeps_the_bucket_a_path_segment() {
+    for endpoint in ["https://abc.supabase.co/storage/v1/s3", "https://abc.supabase.co/storage/v1/s3/"] {
+        let lookup = |name: &str| match name {
+            "S3_ENDPOINT" => Some(endpoint.to_string()),
+            "S3_ACCESS_KEY_ID" => Some("key".to_string()),
+            "S3_SECRET_ACCESS_KEY" => Some("secret".to_string()),
+            _ => None,
+        };
+        let storage = Storage::new(&StorageConfig::from_lookup(&lookup, "http://unused").unwrap());
+        let url = storage.presign_get(PRIVATE_BUCKET, "u/inputs/a.jpg", Duration::from_secs(60)).await.unwrap();
+        assert!(url.starts_with("https://abc.supabase.co/storage/v1/s3/private/u/inputs/a.jpg?"), "{endpoint}: {url}");
+    }
+    assert_eq!(endpoint_as_base("http://127.0.0.1:9100"), "http://127.0.0.1:9100");
+    assert_eq!(endpoint_as_base("http://127.0.0.1:9100/"), "http://127.0.0.1:9100/");
+    assert_eq!(endpoint_as_base("https://x.supabase.co/storage/v1/s3"), "https://x.supabase.co/storage/v1/s3/");
+}
+
+/// A wrong endpoint or bucket is the operator's mistake: it must never read
+/// as "this object does not exist" (which submit turns into "your upload is
+/// missing").
+#[tokio::test]
+async fn a_wrong_endpoint_or_bucket_is_a_configuration_error_not_a_missing_object() {
+    let server = S3Server::shared();
+    let mut config = server.config("http://unused");
+    config.endpoint = server.endpoint().replace("/storage/v1/s3", "/storage/v1/s4");
+    let storage = Storage::new(&config);
+    let key = InputPath::new(Uuid::new_v4(), ImageType::Jpeg).bucket_key();
+    let get = storage.get(PRIVATE_BUCKET, &key).await;
+    assert!(matches!(get, Err(StorageError::Misconfigured(_))), "{get:?}");
+    let put = storage.put(PRIVATE_BUCKET, &key, JPEG.to_vec(), "image/jpeg").await;
+    assert!(matches!(put, Err(StorageError::Misconfigured(_))), "{put:?}");
+    let right = server.storage("http://unused");
+    assert_eq!(right.get(PRIVATE_BUCKET, &key).await.unwrap(), None, "a missing object is still None");
+    let no_bucket = right.get("no-such-bucket", &key).await;
+    assert!(matches!(no_bucket, Err(StorageError::Misconfigured(_))), "{no_bucket:?}");
 }

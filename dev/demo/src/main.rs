@@ -45,7 +45,10 @@ impl Client {
 }
 
 fn sign_token(secret: &str) -> Result<String, Failure> {
+    // As Supabase Auth issues them: `iss` names the project's auth server.
+    let issuer = format!("{}/auth/v1", std::env::var("SUPABASE_URL").unwrap_or_default().trim_end_matches('/'));
     let claims = json!({
+        "iss": issuer, "is_anonymous": false,
         "sub": DEMO_USER, "aud": "authenticated", "role": "authenticated",
         "email": "bob@demo.local", "exp": chrono::Utc::now().timestamp() + 3600,
     });

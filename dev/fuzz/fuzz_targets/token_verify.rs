@@ -109,7 +109,7 @@ enum Mutation {
 
 fn verifier() -> &'static TokenVerifier {
     static VERIFIER: OnceLock<TokenVerifier> = OnceLock::new();
-    VERIFIER.get_or_init(|| TokenVerifier::new(AuthConfig { jwt_secret: Some(JWT_SECRET.into()), jwks_url: None }))
+    VERIFIER.get_or_init(|| TokenVerifier::new(AuthConfig { jwt_secret: Some(JWT_SECRET.into()), jwks_url: None, issuer: None }))
 }
 
 /// Verification of an HS256 token (or a rejected algorithm) never waits on

@@ -6,7 +6,7 @@
 
 mod server;
 
-pub use server::serve;
+pub use server::{serve, serve_with_storage};
 
 use shared::app::Services;
 use shared::http::{self, api_segments, ApiError, Body, Request, Response};

@@ -1,6 +1,7 @@
 //! `dev-gateway`: the local API on `GATEWAY_ADDR` (default 127.0.0.1:9000),
 //! configured from the same environment variables as the functions, with
-//! the sweeper running every minute as the schedule would.
+//! the sweeper running every minute as the schedule would, and (with
+//! `S3_UPSTREAM_ADDR`) Supabase Storage's S3 path in front of the S3 server.
 
 use std::sync::Arc;
 
@@ -19,6 +20,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             gateway::sweep(&sweeper).await;
         }
     });
-    gateway::serve(listener, services).await;
+    // `make dev`: Supabase Storage's S3 path in front of the local S3 server.
+    let storage = match std::env::var("S3_UPSTREAM_ADDR") {
+        Ok(addr) => Some(storage_front::Front::new(addr.parse()?)),
+        Err(_) => None,
+    };
+    gateway::serve_with_storage(listener, services, storage).await;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! HTTP/1.1 server turning requests into `lambda_http` requests and back.
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -17,16 +18,37 @@ const PUBLIC_OBJECTS: &str = "/storage/v1/object/public/";
 
 /// Serves until the task is dropped.
 pub async fn serve(listener: TcpListener, services: Arc<Services>) {
+    serve_with_storage(listener, services, None).await
+}
+
+/// [`serve`], plus Supabase Storage's S3 path (`/storage/v1/s3/...`) in
+/// front of the local S3 server when `storage` is given (`make dev`: the
+/// functions, the browser's presigned uploads and Replicate's presigned
+/// reads all go through it, as on hosted Supabase).
+pub async fn serve_with_storage(listener: TcpListener, services: Arc<Services>, storage: Option<storage_front::Front>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
         let services = services.clone();
+        let storage = storage.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let services = services.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&services, request).await) }
+                let storage = storage.clone();
+                async move { Ok::<_, std::convert::Infallible>(route(&services, storage.as_ref(), request).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
+    }
+}
+
+async fn route(
+    services: &Services,
+    storage: Option<&storage_front::Front>,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<BoxBody<Bytes, hyper::Error>> {
+    match storage {
+        Some(front) if request.uri().path().starts_with("/storage/v1/s3") => front.handle(request).await,
+        _ => handle(services, request).await.map(|body| body.map_err(|never| match never {}).boxed()),
     }
 }
 

@@ -561,9 +561,19 @@ async fn submits_with_bad_inputs_create_nothing_and_cost_nothing() {
     let mine = api.stack.upload_input(&me).await;
     let text = api.stack.upload_bytes(&me, b"not an image".to_vec(), ImageType::Jpeg).await;
     let html = api.stack.upload_bytes(&me, b"<html><script>x</script></html>".to_vec(), ImageType::Png).await;
+    // Over 15 MiB never reaches the private bucket at all (its size limit,
+    // migration 033): submit's own size check is the second line.
     let mut huge = vec![0u8; 15 * 1024 * 1024 + 1];
     huge[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
-    let oversized = api.stack.upload_bytes(&me, huge, ImageType::Jpeg).await;
+    let oversized = shared::storage::InputPath::new(me.id, ImageType::Jpeg);
+    let stored = api
+        .stack
+        .services
+        .storage
+        .put(shared::storage::PRIVATE_BUCKET, &oversized.bucket_key(), huge, "image/jpeg")
+        .await;
+    assert!(matches!(stored, Err(shared::storage::StorageError::Rejected(_))), "{stored:?}");
+    let oversized = oversized.db_path();
     let missing = format!("private/{}/inputs/{}.jpg", me.id, Uuid::new_v4());
     let redesign =
         |path: &str| json!({"mode": "redesign", "roomType": "living_room", "style": "japandi", "input1Path": path});

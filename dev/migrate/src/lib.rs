@@ -45,6 +45,8 @@ pub enum MigrateError {
     Io(#[from] std::io::Error),
     #[error("database: {0}")]
     Db(#[from] tokio_postgres::Error),
+    #[error("connection settings: {0}")]
+    Config(String),
     #[error("{name} failed: {source}")]
     File { name: String, source: tokio_postgres::Error },
     #[error("{0} changed after it was applied (checksum differs); write a new migration instead")]
@@ -144,10 +146,14 @@ async fn apply_locked(client: &mut Client, files: &[MigrationFile]) -> Result<Re
     Ok(report)
 }
 
-/// Connects with the URL as given; `sslmode=require` in it gives TLS (a
-/// Supabase project), plain TCP otherwise (local clusters).
+/// Connects with the URL as given, `sslmode` and `sslrootcert` as libpq
+/// reads them (a Supabase project: `verify-full` with Supabase's CA in
+/// `sslrootcert` or `DATABASE_CA_CERT`; local clusters: `disable`).
 pub async fn connect(url: &str) -> Result<Client, MigrateError> {
-    let (client, connection) = tokio_postgres::connect(url, shared::db::tls_connector()).await?;
+    let ca = std::env::var("DATABASE_CA_CERT").ok();
+    let settings = shared::db::tls::parse(url, ca.as_deref()).map_err(|e| MigrateError::Config(e.to_string()))?;
+    let connector = shared::db::tls::connector(&settings).map_err(|e| MigrateError::Config(e.to_string()))?;
+    let (client, connection) = settings.config.connect(connector).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             eprintln!("migrate: connection closed: {error}");

@@ -32,7 +32,11 @@ impl TestApp {
     pub async fn spawn_with_pool_size(max_size: usize) -> Self {
         let database = TestDatabase::migrated().await;
         let db = Database::connect_lazy(&database.app_url(), max_size).expect("build pool");
-        let verifier = TokenVerifier::new(AuthConfig { jwt_secret: Some(TEST_JWT_SECRET.to_string()), jwks_url: None });
+        let verifier = TokenVerifier::new(AuthConfig {
+            jwt_secret: Some(TEST_JWT_SECRET.to_string()),
+            jwks_url: None,
+            issuer: None,
+        });
         let admin = database.admin().await;
         TestApp { database, db, verifier, admin }
     }

@@ -182,11 +182,15 @@ fn init_data_dir(dir: &Path, data: &Path) {
 }
 
 fn start_cluster(dir: &Path, data: &Path, port: u16) {
+    start_cluster_with(dir, data, port, "");
+}
+
+fn start_cluster_with(dir: &Path, data: &Path, port: u16, extra_options: &str) {
     // Durability is irrelevant for a throwaway cluster; connections are
     // plentiful because every test opens a few.
     let options = format!(
         "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB"
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB {extra_options}"
     );
     let status = server_command(&pg_binary("pg_ctl"))
         .arg("-D")
@@ -223,6 +227,31 @@ impl DedicatedCluster {
         init_data_dir(&dir, &data);
         let port = free_port();
         start_cluster(&dir, &data, port);
+        DedicatedCluster { dir, data, port }
+    }
+
+    /// [`Self::start`] with TLS on, presenting `cert` (signed by a test CA).
+    /// Plain connections are still accepted, as on a server whose clients
+    /// choose with `sslmode`.
+    pub fn start_with_tls(name: &str, cert: &crate::tls::ServerCert) -> Self {
+        let dir = state_dir().with_file_name(format!("testkit-pg-{name}"));
+        let data = dir.join("data");
+        if data.join("postmaster.pid").exists() {
+            let _ = pg_ctl(&data, &["-m", "immediate", "stop"]);
+        }
+        let _ = fs::remove_dir_all(&dir);
+        init_data_dir(&dir, &data);
+        let cert_file = data.join("server.crt");
+        let key_file = data.join("server.key");
+        fs::write(&cert_file, &cert.cert_pem).expect("write server.crt");
+        fs::write(&key_file, &cert.key_pem).expect("write server.key");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&key_file, fs::Permissions::from_mode(0o600)).expect("key permissions");
+        }
+        chown_to_server_user(&dir);
+        let port = free_port();
+        start_cluster_with(&dir, &data, port, "-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
         DedicatedCluster { dir, data, port }
     }
 

@@ -13,6 +13,7 @@ pub mod flight_counter;
 pub mod public_objects;
 pub mod s3;
 pub mod stack;
+pub mod tls;
 
 pub use app::{TestApp, TestUser};
 pub use migrate;

@@ -4,6 +4,11 @@
 //! `S3Server::shared()` is one server for every test of a run (keys hold
 //! random ids, so tests never collide); `S3Server::dedicated()` is a test's
 //! own, which it may stop and start again to play an outage.
+//!
+//! Clients reach it as they reach hosted Supabase: through the path
+//! `/storage/v1/s3` of [`storage_front`], which this process serves in front
+//! of the server (so an S3 client that mangles an endpoint path fails here
+//! as it would there, and bucket limits hold on uploads).
 
 use shared::storage::{Storage, StorageConfig, PRIVATE_BUCKET, PUBLIC_BUCKET};
 use std::fs::{self, File};
@@ -17,9 +22,37 @@ pub const ACCESS_KEY: &str = "testkit-access-key";
 pub const SECRET_KEY: &str = "testkit-secret-key";
 
 pub struct S3Server {
+    /// The S3 server's own port (behind the front).
     pub port: u16,
+    /// Where clients connect: the front, serving `/storage/v1/s3`.
+    front_port: u16,
     root: PathBuf,
     child: Mutex<Option<Child>>,
+}
+
+/// Serves a [`storage_front::Front`] for the S3 server on `upstream_port`,
+/// on a thread of its own (tests' runtimes come and go), for as long as the
+/// process lives; its port.
+fn start_front(upstream_port: u16) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind storage front");
+    let port = listener.local_addr().expect("front address").port();
+    listener.set_nonblocking(true).expect("nonblocking front listener");
+    std::thread::Builder::new()
+        .name(format!("storage-front-{port}"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("front runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("front listener");
+                let front = storage_front::Front::new(([127, 0, 0, 1], upstream_port).into());
+                storage_front::serve(listener, front).await;
+            });
+        })
+        .expect("start the storage front thread");
+    port
 }
 
 fn binary() -> PathBuf {
@@ -56,7 +89,7 @@ fn answers(port: u16) -> bool {
 #[allow(clippy::zombie_processes)]
 fn spawn(root: &Path, port: u16) -> Child {
     for bucket in [PUBLIC_BUCKET, PRIVATE_BUCKET] {
-        fs::create_dir_all(root.join(bucket)).expect("create bucket dir");
+        fs::create_dir_all(bucket_dir(root, bucket)).expect("create bucket dir");
     }
     let log = File::create(root.with_extension("log")).expect("s3 log file");
     let child = Command::new(binary())
@@ -77,6 +110,12 @@ fn spawn(root: &Path, port: u16) -> Child {
     panic!("s3s-fs did not start on port {port}");
 }
 
+/// Where the server keeps the objects of `bucket`: the front's path becomes
+/// its bucket `storage` and keys `v1/s3/<bucket>/<key>`.
+fn bucket_dir(root: &Path, bucket: &str) -> PathBuf {
+    root.join(storage_front::S3_PATH.trim_start_matches('/')).join(bucket)
+}
+
 impl S3Server {
     /// The run's shared server, started on first use and reused by every
     /// test process (`make test` stops it at the end).
@@ -88,6 +127,9 @@ impl S3Server {
             let lock = File::create(dir.join("lock")).expect("lock file");
             lock.lock().expect("lock s3 state dir");
             let root = dir.join("data");
+            for bucket in [PUBLIC_BUCKET, PRIVATE_BUCKET] {
+                fs::create_dir_all(bucket_dir(&root, bucket)).expect("create bucket dir");
+            }
             let port_file = dir.join("port");
             let port = match fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok()) {
                 Some(port) if answers(port) => port,
@@ -102,7 +144,7 @@ impl S3Server {
                 }
             };
             let _ = lock.unlock();
-            S3Server { port, root, child: Mutex::new(None) }
+            S3Server { port, front_port: start_front(port), root, child: Mutex::new(None) }
         })
     }
 
@@ -111,11 +153,12 @@ impl S3Server {
         let root = state_dir().join(format!("dedicated-{}", uuid::Uuid::new_v4().simple()));
         let port = free_port();
         let child = spawn(&root, port);
-        S3Server { port, root, child: Mutex::new(Some(child)) }
+        S3Server { port, front_port: start_front(port), root, child: Mutex::new(Some(child)) }
     }
 
+    /// The S3 endpoint as hosted Supabase shows it: a path, no trailing slash.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}{}", self.front_port, storage_front::S3_PATH)
     }
 
     /// Plays an outage: the server stops answering (dedicated servers only).
@@ -135,7 +178,7 @@ impl S3Server {
     }
 
     /// Keys of the objects stored in `bucket`, read from the server's folder
-    /// (s3s-fs keeps each object as the file `<root>/<bucket>/<key>`; names
+    /// (s3s-fs keeps each object as a file under [`bucket_dir`]; names
     /// starting with a dot are its own bookkeeping), to find objects no row
     /// names. Sorted.
     pub fn object_keys(&self, bucket: &str) -> Vec<String> {
@@ -155,13 +198,14 @@ impl S3Server {
             }
         }
         let mut keys = Vec::new();
-        walk(&self.root.join(bucket), "", &mut keys);
+        walk(&bucket_dir(&self.root, bucket), "", &mut keys);
         keys.sort();
         keys
     }
 
     pub fn config(&self, public_base_url: &str) -> StorageConfig {
         StorageConfig {
+            // As the dashboard shows it (no trailing slash): the client copes.
             endpoint: self.endpoint(),
             region: "us-east-1".into(),
             access_key_id: ACCESS_KEY.into(),

@@ -52,8 +52,12 @@ impl TestStack {
         let sim_host = sim.url().trim_start_matches("http://").to_string();
         let env = Environment {
             database_url: app.database.app_url(),
+            database_ca_cert: None,
             database_pool_size: 8,
-            supabase_url: base_url.clone(),
+            // The project the test tokens name as issuer (`TEST_ISSUER`);
+            // nothing is served there (tokens are HS256, objects have
+            // `public_storage_url`).
+            supabase_url: crate::tokens::TEST_ISSUER.trim_end_matches("/auth/v1").to_string(),
             jwt_secret: Some(TEST_JWT_SECRET.to_string()),
             public_storage_url: public_storage_url.clone(),
             plans: PlanTable::default(),

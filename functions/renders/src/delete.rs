@@ -22,7 +22,7 @@ use shared::app::Services;
 use shared::auth::VerifiedUser;
 use shared::http::{self, ApiError, Body, Response};
 use shared::repositories::renders;
-use shared::storage::{StorageError, PUBLIC_BUCKET};
+use shared::storage::PUBLIC_BUCKET;
 use uuid::Uuid;
 
 pub async fn delete(
@@ -58,16 +58,7 @@ pub async fn delete(
 /// failure stops and answers, so a retry picks up where this left off.
 async fn delete_objects(services: &Services, keys: &[String]) -> Result<(), ApiError> {
     for key in keys {
-        services.storage.delete(PUBLIC_BUCKET, key).await.map_err(|error| match error {
-            StorageError::Unavailable(reason) => {
-                tracing::warn!(%reason, "storage unavailable while deleting a render");
-                ApiError::unavailable()
-            }
-            StorageError::Rejected(reason) => {
-                tracing::error!(%reason, "storage refused deleting a render image");
-                ApiError::internal()
-            }
-        })?;
+        services.storage.delete(PUBLIC_BUCKET, key).await?;
     }
     Ok(())
 }

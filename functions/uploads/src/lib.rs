@@ -43,6 +43,9 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
         _ => return Err(ApiError::not_found("route")),
     }
     let user = services.authenticate(request).await?;
+    // Storage costs money too: anonymous sign-ins upload only where they
+    // may also generate.
+    shared::flows::submit::refuse_anonymous_without_allowance(services, &user)?;
     let body: UploadRequest = http::json_body(request)?;
     let image_type = ImageType::from_content_type(&body.content_type)
         .ok_or_else(|| ApiError::invalid_field("contentType", "must be image/jpeg, image/png or image/webp"))?;
@@ -64,11 +67,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
             body.size_bytes,
             UPLOAD_URL_LIFETIME,
         )
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "presigning an upload failed");
-            ApiError::unavailable()
-        })?;
+        .await?;
     let ticket = UploadTicket {
         path: path.db_path(),
         upload_url: presigned.url,

@@ -26,7 +26,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     let (start, end) = usage::month_period(Utc::now());
     let tx = services.db.as_user(&user).await?;
     let overview = usage::usage_overview(tx, user.user_id(), start, end, with_history).await?;
-    let plan = services.env.plans.resolve(overview.price_id.as_deref(), overview.has_access);
+    let plan = services.env.plans.resolve(overview.price_id.as_deref(), overview.has_access, user.is_anonymous());
     let view = UsageView::new(plan, (start, end), &overview, with_history);
     Ok(http::ok(request_id, &view, CacheControl::PrivateNoStore))
 }

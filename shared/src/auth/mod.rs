@@ -45,6 +45,9 @@ pub struct AuthConfig {
     pub jwt_secret: Option<String>,
     /// The project's JWKS URL, for ES256/RS256 tokens. `None` rejects them.
     pub jwks_url: Option<String>,
+    /// `<SUPABASE_URL>/auth/v1`: a token that names an issuer must name
+    /// this one (Supabase asks servers to check `iss`). `None` skips it.
+    pub issuer: Option<String>,
 }
 
 impl AuthConfig {
@@ -52,7 +55,11 @@ impl AuthConfig {
     /// `<supabase_url>/auth/v1/.well-known/jwks.json`.
     pub fn from_supabase(supabase_url: &str, jwt_secret: Option<String>) -> Self {
         let base_url = supabase_url.trim_end_matches('/');
-        Self { jwt_secret, jwks_url: Some(format!("{base_url}/auth/v1/.well-known/jwks.json")) }
+        Self {
+            jwt_secret,
+            jwks_url: Some(format!("{base_url}/auth/v1/.well-known/jwks.json")),
+            issuer: Some(format!("{base_url}/auth/v1")),
+        }
     }
 }
 
@@ -62,6 +69,7 @@ impl fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[redacted]"))
             .field("jwks_url", &self.jwks_url)
+            .field("issuer", &self.issuer)
             .finish()
     }
 }
@@ -90,6 +98,9 @@ pub struct VerifiedUser {
     user_id: Uuid,
     email: Option<String>,
     is_admin: bool,
+    /// Supabase's anonymous sign-in (`is_anonymous: true`): role
+    /// `authenticated` like anyone, but no identity behind it.
+    is_anonymous: bool,
     /// The verified claims, serialized once; cheap to clone.
     claims_json: Arc<str>,
 }
@@ -115,10 +126,16 @@ impl VerifiedUser {
         let is_admin = claims.get("app_metadata").and_then(|metadata| metadata.get("role")).and_then(Value::as_str)
             == Some("admin");
 
+        let is_anonymous = match claims.get("is_anonymous") {
+            None | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) => true,
+            Some(_) => return Err(AuthError::Invalid("malformed is_anonymous claim")),
+        };
+
         let claims_json =
             serde_json::to_string(claims).map_err(|_| AuthError::Invalid("claims cannot be serialized"))?;
 
-        Ok(Self { user_id, email, is_admin, claims_json: claims_json.into() })
+        Ok(Self { user_id, email, is_admin, is_anonymous, claims_json: claims_json.into() })
     }
 
     pub fn user_id(&self) -> Uuid {
@@ -134,6 +151,12 @@ impl VerifiedUser {
     /// by the user).
     pub fn is_admin(&self) -> bool {
         self.is_admin
+    }
+
+    /// An anonymous sign-in: may read, may not spend generations or storage
+    /// unless the plan table gives anonymous users an allowance.
+    pub fn is_anonymous(&self) -> bool {
+        self.is_anonymous
     }
 
     /// The verified claims object as JSON: what PostgREST puts in
@@ -155,6 +178,7 @@ impl fmt::Debug for VerifiedUser {
 pub struct TokenVerifier {
     hs256_key: Option<DecodingKey>,
     jwks: Option<JwksClient>,
+    issuer: Option<String>,
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -179,7 +203,8 @@ impl TokenVerifier {
             .filter(|secret| !secret.trim().is_empty())
             .map(|secret| DecodingKey::from_secret(secret.as_bytes()));
         let jwks = config.jwks_url.filter(|url| !url.trim().is_empty()).map(|url| JwksClient::new(url, timing));
-        Self { hs256_key, jwks }
+        let issuer = config.issuer.filter(|issuer| !issuer.trim().is_empty());
+        Self { hs256_key, jwks, issuer }
     }
 
     /// Verifies a raw access token.
@@ -206,6 +231,16 @@ impl TokenVerifier {
             }
             _ => return Err(AuthError::Invalid("unsupported token algorithm")),
         };
+        // Supabase's access tokens always name their issuer; one that names
+        // another (a token of another project or service signed with a key we
+        // also trust) is refused. Tokens without `iss` are left to the
+        // signature.
+        match (claims.get("iss"), &self.issuer) {
+            (None, _) | (Some(_), None) => {}
+            (Some(Value::String(iss)), Some(expected))
+                if iss.trim_end_matches('/') == expected.trim_end_matches('/') => {}
+            (Some(_), Some(_)) => return Err(AuthError::Invalid("wrong issuer")),
+        }
         VerifiedUser::from_verified_claims(&claims)
     }
 

@@ -20,7 +20,7 @@ fn fast_timing() -> JwksTiming {
 }
 
 fn verifier_for(server: &JwksServer, timing: JwksTiming) -> TokenVerifier {
-    let config = AuthConfig { jwt_secret: None, jwks_url: Some(server.url()) };
+    let config = AuthConfig { jwt_secret: None, jwks_url: Some(server.url()), issuer: None };
     TokenVerifier::with_jwks_timing(config, timing)
 }
 
@@ -118,6 +118,33 @@ fn debug_of_user_shows_only_the_user_id() {
     assert!(!debug.contains("app_metadata"));
 }
 
+#[test]
+fn anonymous_sign_ins_are_told_apart() {
+    let anonymous = TokenBuilder::hs256().email("").claim("is_anonymous", true);
+    assert!(VerifiedUser::from_verified_claims(anonymous.claims()).unwrap().is_anonymous());
+    let signed_up = TokenBuilder::hs256().claim("is_anonymous", false);
+    assert!(!VerifiedUser::from_verified_claims(signed_up.claims()).unwrap().is_anonymous());
+    assert!(!VerifiedUser::from_verified_claims(TokenBuilder::hs256().claims()).unwrap().is_anonymous());
+    // A claim that is not a boolean is not a guess either way.
+    let odd = TokenBuilder::hs256().claim("is_anonymous", "false");
+    assert!(VerifiedUser::from_verified_claims(odd.claims()).is_err());
+}
+
+#[tokio::test]
+async fn a_token_naming_another_issuer_is_refused() {
+    let config = AuthConfig::from_supabase("https://abc.supabase.co", Some(TEST_JWT_SECRET.to_owned()));
+    assert_eq!(config.issuer.as_deref(), Some("https://abc.supabase.co/auth/v1"));
+    let verifier = TokenVerifier::new(config);
+    let ours = TokenBuilder::hs256().claim("iss", "https://abc.supabase.co/auth/v1").build();
+    assert!(verifier.verify(&ours).await.is_ok());
+    let unnamed = TokenBuilder::hs256().without_claim("iss").build();
+    assert!(verifier.verify(&unnamed).await.is_ok(), "no iss: the signature decides");
+    for issuer in [json!("https://other.supabase.co/auth/v1"), json!("https://abc.supabase.co"), json!(42)] {
+        let theirs = TokenBuilder::hs256().claim("iss", issuer.clone()).build();
+        assert_eq!(verifier.verify(&theirs).await.unwrap_err(), AuthError::Invalid("wrong issuer"), "{issuer}");
+    }
+}
+
 // ---- Configuration ----
 
 #[test]
@@ -138,7 +165,7 @@ fn debug_of_config_redacts_the_secret() {
 
 #[tokio::test]
 async fn empty_secret_does_not_enable_hs256() {
-    let verifier = TokenVerifier::new(AuthConfig { jwt_secret: Some(String::new()), jwks_url: None });
+    let verifier = TokenVerifier::new(AuthConfig { jwt_secret: Some(String::new()), jwks_url: None, issuer: None });
     let token = TokenBuilder::hs256_with_secret("").build();
     assert_eq!(verifier.verify(&token).await.err(), Some(AuthError::Invalid("HS256 tokens are not accepted")));
 }

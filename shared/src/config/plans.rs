@@ -19,14 +19,24 @@ pub struct Plan {
 pub struct PlanTable {
     paid: Vec<Plan>,
     free: Plan,
+    /// Supabase's anonymous sign-ins (`is_anonymous: true`): no generations
+    /// unless `PLANS` gives them an allowance, or anyone could script
+    /// unlimited free quotas by signing in anonymously again and again.
+    anonymous: Plan,
 }
 
-/// The `PLANS` variable: `{"free": {...}, "paid": [{..., "priceIds": [...]}]}`.
+/// The `PLANS` variable: `{"free": {...}, "paid": [{..., "priceIds": [...]}],
+/// "anonymous": {...}}` (`anonymous` optional).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlansDocument {
     free: Plan,
     paid: Vec<Plan>,
+    anonymous: Option<Plan>,
+}
+
+fn no_anonymous_generations() -> Plan {
+    Plan { id: "anonymous".into(), label: "Guest".into(), monthly_generations: 0, price_ids: vec![] }
 }
 
 impl Default for PlanTable {
@@ -48,6 +58,7 @@ impl Default for PlanTable {
                     price_ids: vec!["price_monthly".into()],
                 },
             ],
+            anonymous: no_anonymous_generations(),
         }
     }
 }
@@ -55,7 +66,8 @@ impl Default for PlanTable {
 impl PlanTable {
     pub fn from_json(json: &str) -> Result<Self, String> {
         let document: PlansDocument = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        let all = std::iter::once(&document.free).chain(&document.paid);
+        let anonymous = document.anonymous.unwrap_or_else(no_anonymous_generations);
+        let all = std::iter::once(&document.free).chain(&document.paid).chain(std::iter::once(&anonymous));
         if let Some(bad) = all.clone().find(|p| p.monthly_generations < 0) {
             return Err(format!("plan {} has a negative allowance", bad.id));
         }
@@ -64,7 +76,7 @@ impl PlanTable {
         if ids.windows(2).any(|w| w[0] == w[1]) {
             return Err("plan ids must be unique".into());
         }
-        Ok(PlanTable { free: document.free, paid: document.paid })
+        Ok(PlanTable { free: document.free, paid: document.paid, anonymous })
     }
 
     pub fn free(&self) -> &Plan {
@@ -75,13 +87,19 @@ impl PlanTable {
         &self.paid
     }
 
-    /// The plan a profile is on.
-    pub fn resolve(&self, price_id: Option<&str>, has_access: bool) -> &Plan {
+    pub fn anonymous(&self) -> &Plan {
+        &self.anonymous
+    }
+
+    /// The plan a profile is on: a paid plan while its price grants access,
+    /// otherwise the free plan, or the anonymous plan for an anonymous sign-in.
+    pub fn resolve(&self, price_id: Option<&str>, has_access: bool, is_anonymous: bool) -> &Plan {
+        let unpaid = if is_anonymous { &self.anonymous } else { &self.free };
         match price_id {
             Some(price) if has_access => {
-                self.paid.iter().find(|plan| plan.price_ids.iter().any(|p| p == price)).unwrap_or(&self.free)
+                self.paid.iter().find(|plan| plan.price_ids.iter().any(|p| p == price)).unwrap_or(unpaid)
             }
-            _ => &self.free,
+            _ => unpaid,
         }
     }
 }
@@ -93,11 +111,14 @@ mod tests {
     #[test]
     fn plan_requires_access_and_a_known_price() {
         let table = PlanTable::default();
-        assert_eq!(table.resolve(Some("price_monthly"), true).monthly_generations, 100);
-        assert_eq!(table.resolve(Some("price_weekly"), true).monthly_generations, 20);
-        assert_eq!(table.resolve(Some("price_monthly"), false).id, "free");
-        assert_eq!(table.resolve(Some("price_unknown"), true).id, "free");
-        assert_eq!(table.resolve(None, true).monthly_generations, 3);
+        assert_eq!(table.resolve(Some("price_monthly"), true, false).monthly_generations, 100);
+        assert_eq!(table.resolve(Some("price_weekly"), true, false).monthly_generations, 20);
+        assert_eq!(table.resolve(Some("price_monthly"), false, false).id, "free");
+        assert_eq!(table.resolve(Some("price_unknown"), true, false).id, "free");
+        assert_eq!(table.resolve(None, true, false).monthly_generations, 3);
+        // Anonymous sign-ins get nothing by default.
+        assert_eq!(table.resolve(None, false, true).monthly_generations, 0);
+        assert_eq!(table.resolve(Some("price_unknown"), true, true).id, "anonymous");
     }
 
     #[test]
@@ -107,8 +128,15 @@ mod tests {
                 "paid":[{"id":"pro","label":"Pro","monthlyGenerations":500,"priceIds":["price_123"]}]}"#,
         )
         .unwrap();
-        assert_eq!(table.resolve(Some("price_123"), true).id, "pro");
+        assert_eq!(table.resolve(Some("price_123"), true, false).id, "pro");
         assert_eq!(table.free().monthly_generations, 5);
+        assert_eq!(table.anonymous().monthly_generations, 0, "no anonymous allowance unless given");
+        let generous = PlanTable::from_json(
+            r#"{"free":{"id":"free","label":"Free","monthlyGenerations":5}, "paid":[],
+                "anonymous":{"id":"guest","label":"Guest","monthlyGenerations":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(generous.resolve(None, false, true).id, "guest");
     }
 
     #[test]

@@ -116,8 +116,10 @@ async fn check_inputs(services: &Services, inputs: &[InputPath]) -> Result<(), A
             services.storage.get_prefix(PRIVATE_BUCKET, &key, 16)
         );
         let missing = || ApiError::validation(format!("{} has not been uploaded", input.db_path()));
-        let head = head.map_err(storage_unavailable)?.ok_or_else(missing)?;
-        let prefix = prefix.map_err(storage_unavailable)?.ok_or_else(missing)?;
+        // The GET first: only its "no such key" proves the upload missing (a
+        // HEAD's 404 looks the same for a wrong endpoint or bucket).
+        let prefix = prefix?.ok_or_else(missing)?;
+        let head = head?.ok_or_else(missing)?;
         if head.size > MAX_INPUT_BYTES {
             return Err(ApiError::validation(format!("{} is larger than 15 MiB", input.db_path())));
         }
@@ -126,11 +128,6 @@ async fn check_inputs(services: &Services, inputs: &[InputPath]) -> Result<(), A
         }
     }
     Ok(())
-}
-
-fn storage_unavailable(error: crate::storage::StorageError) -> ApiError {
-    tracing::warn!(%error, "storage unavailable during submit");
-    ApiError::unavailable()
 }
 
 fn same_request(job: &Job, submission: &ValidSubmission) -> bool {
@@ -162,21 +159,32 @@ pub async fn submit(
     request: &SubmitRequest,
 ) -> Result<SubmitOutcome, ApiError> {
     let submission = validate(request, user.user_id())?;
+    refuse_anonymous_without_allowance(services, user)?;
     check_inputs(services, &submission.inputs).await?;
-    let job = match create_job(services, user.user_id(), &submission).await? {
+    let job = match create_job(services, user, &submission).await? {
         Ok(job) => job,
         Err(existing) => return replay(services, existing, &submission).await,
     };
     start_prediction(services, job, &submission).await.map(SubmitOutcome::Created)
 }
 
+/// Anonymous sign-ins cost nothing to make: unless the plan table gives
+/// them an allowance, they generate nothing (SECURITY.md 27).
+pub fn refuse_anonymous_without_allowance(services: &Services, user: &VerifiedUser) -> Result<(), ApiError> {
+    if user.is_anonymous() && services.env.plans.anonymous().monthly_generations == 0 {
+        return Err(ApiError::sign_in_required("generate renders"));
+    }
+    Ok(())
+}
+
 /// Creates the job under the quota and the one-in-flight rule; `Err(id)` is
 /// an earlier job with the same idempotency key.
 async fn create_job(
     services: &Services,
-    owner: Uuid,
+    user: &VerifiedUser,
     submission: &ValidSubmission,
 ) -> Result<Result<Job, Uuid>, ApiError> {
+    let owner = user.user_id();
     let (period_start, _) = usage::month_period(chrono::Utc::now());
     let paths: Vec<String> = submission.inputs.iter().map(InputPath::db_path).collect();
     let new_job = NewJob {
@@ -214,7 +222,7 @@ async fn create_job(
     if let Some(wait) = snapshot.rate_wait {
         return Err(ApiError::rate_limited("too many generations started; please wait a moment", wait));
     }
-    let plan = services.env.plans.resolve(snapshot.price_id.as_deref(), snapshot.has_access);
+    let plan = services.env.plans.resolve(snapshot.price_id.as_deref(), snapshot.has_access, user.is_anonymous());
     if snapshot.used >= plan.monthly_generations {
         return Err(limit_exceeded(plan, snapshot.used));
     }

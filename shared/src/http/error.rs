@@ -16,6 +16,8 @@ pub enum ErrorCode {
     WebhookSignatureInvalid,
     LimitExceeded,
     Forbidden,
+    /// An anonymous sign-in asked for something only a signed-up user gets.
+    SignInRequired,
     NotFound,
     MethodNotAllowed,
     TooManyInflight,
@@ -36,7 +38,7 @@ impl ErrorCode {
                 StatusCode::UNAUTHORIZED
             }
             ErrorCode::LimitExceeded => StatusCode::PAYMENT_REQUIRED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::SignInRequired => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::TooManyInflight | ErrorCode::IdempotencyMismatch | ErrorCode::ResourceConflict => {
@@ -99,6 +101,11 @@ impl ApiError {
         Self::new(ErrorCode::Forbidden, message)
     }
 
+    /// 403 `SIGN_IN_REQUIRED`: anonymous sign-ins may look, not spend.
+    pub fn sign_in_required(what: &str) -> Self {
+        Self::new(ErrorCode::SignInRequired, format!("sign up or sign in to {what}"))
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
@@ -139,6 +146,28 @@ impl From<AuthError> for ApiError {
                 ApiError::unavailable()
             }
             AuthError::Missing | AuthError::Invalid(_) => ApiError::unauthorized(),
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(error: crate::storage::StorageError) -> Self {
+        use crate::storage::StorageError;
+        match &error {
+            StorageError::Unavailable(_) => {
+                tracing::warn!(%error, "storage unavailable");
+                ApiError::unavailable()
+            }
+            // The operator's to fix: loud in the logs, 503 to the caller
+            // (never "not found", which would blame the user's upload).
+            StorageError::Misconfigured(_) => {
+                tracing::error!(%error, "storage misconfigured");
+                ApiError::unavailable()
+            }
+            StorageError::Rejected(_) => {
+                tracing::error!(%error, "storage refused a request");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -46,3 +46,28 @@ async fn neither_anon_nor_a_user_lists_the_public_bucket_or_another_users_upload
     let service = app.admin().query_one("select count(*) from storage.objects", &[]).await.unwrap();
     assert_eq!(service.get::<_, i64>(0), 3);
 }
+
+/// As on Supabase: rows of storage.objects are never deleted by SQL, not
+/// even by the service or the owner of the tables (the file would be
+/// orphaned); objects go through the Storage API.
+#[tokio::test]
+async fn storage_rows_cannot_be_deleted_by_sql() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user().await;
+    let upload = format!("{}/inputs/{}.jpg", user.id, Uuid::new_v4());
+    app.admin()
+        .execute(
+            "insert into storage.objects (bucket_id, name, owner, metadata)
+             values ('private', $1, $2, '{\"size\": 1000, \"mimetype\": \"image/jpeg\"}')",
+            &[&upload, &user.id],
+        )
+        .await
+        .unwrap();
+    for sql in ["delete from storage.objects", "delete from storage.buckets where id = 'private'"] {
+        let error = app.admin().execute(sql, &[]).await.unwrap_err();
+        assert_eq!(error.code(), Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{sql}");
+        let as_owner = crate::execute_as(&app, &user, sql).await;
+        assert!(as_owner.is_err(), "{sql}: {as_owner:?}");
+    }
+    assert_eq!(app.count("storage.objects").await, 1);
+}

@@ -204,13 +204,13 @@ impl Workload {
         };
         match path {
             "token-hs256" => {
-                let config = AuthConfig { jwt_secret: Some(TEST_JWT_SECRET.into()), jwks_url: None };
+                let config = AuthConfig { jwt_secret: Some(TEST_JWT_SECRET.into()), jwks_url: None, issuer: None };
                 let token = TokenBuilder::hs256().user_id(Uuid::new_v4()).build();
                 Workload::Token { verifier: TokenVerifier::new(config), token, _jwks: None }
             }
             "token-es256" => {
                 let jwks = JwksServer::start().await;
-                let config = AuthConfig { jwt_secret: None, jwks_url: Some(jwks.url()) };
+                let config = AuthConfig { jwt_secret: None, jwks_url: Some(jwks.url()), issuer: None };
                 let token = TokenBuilder::es256().user_id(Uuid::new_v4()).build();
                 Workload::Token { verifier: TokenVerifier::new(config), token, _jwks: Some(jwks) }
             }

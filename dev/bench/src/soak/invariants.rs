@@ -230,7 +230,7 @@ async fn quota_respected(db: &Client, plans: &PlanTable) -> Check {
     for row in rows {
         let (user, price, access, debits, late_successes): (Uuid, Option<String>, bool, i64, i64) =
             (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
-        let limit = plans.resolve(price.as_deref(), access).monthly_generations;
+        let limit = plans.resolve(price.as_deref(), access, false).monthly_generations;
         if debits > limit {
             // README's known limit: a success after the timeout is still charged.
             if debits - late_successes <= limit {
