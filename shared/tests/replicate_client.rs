@@ -25,6 +25,7 @@ fn config_for(server: &MockServer, output_policy: OutputPolicy) -> ReplicateConf
         api_url: server.base_url(),
         api_token: TOKEN.into(),
         model: "google/nano-banana".into(),
+        model_inputs: shared::replicate::ModelInputs::default(),
         webhook_url: Some(WEBHOOK_URL.into()),
         webhook_secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         output_policy,
@@ -82,7 +83,12 @@ async fn create_sends_path_auth_deadline_and_body() {
     assert_eq!(
         request.json(),
         json!({
-            "input": {"prompt": "Redesign the room", "image_input": images, "output_format": "jpg"},
+            "input": {
+                "prompt": "Redesign the room",
+                "image_input": images,
+                "aspect_ratio": "match_input_image",
+                "output_format": "jpg"
+            },
             "webhook": format!("{WEBHOOK_URL}?jobId={job_id}&jobToken={token}"),
             "webhook_events_filter": ["completed"],
         })
@@ -94,7 +100,8 @@ async fn create_without_images_omits_image_input() {
     let server = MockServer::start([starting()]).await;
     client_for(&server).create_prediction(Uuid::new_v4(), "Imagine a loft", &[]).await.unwrap();
     let input = server.requests()[0].json()["input"].clone();
-    assert_eq!(input, json!({"prompt": "Imagine a loft", "output_format": "jpg"}));
+    // No photo to match: the configured ratio for imagine.
+    assert_eq!(input, json!({"prompt": "Imagine a loft", "aspect_ratio": "4:3", "output_format": "jpg"}));
 }
 
 // ---- Reading predictions ----
@@ -155,10 +162,19 @@ async fn get_of_an_unknown_prediction_is_not_found() {
 
 // ---- Errors and rate limits ----
 
+/// Replicate's throttle answer: `Retry-After` in seconds and a problem
+/// document whose `detail` is a sentence (no number field to rely on).
+fn throttled(seconds: u64) -> Canned {
+    Canned::json(
+        429,
+        &json!({"title": "Request was throttled", "detail": format!("Request was throttled. Expected available in {seconds} seconds."), "status": 429}),
+    )
+    .header("retry-after", &seconds.to_string())
+}
+
 #[tokio::test]
 async fn short_rate_limit_is_retried_once() {
-    let throttled = Canned::json(429, &json!({"detail": "Request was throttled.", "retry_after": 1}));
-    let server = MockServer::start([throttled, starting()]).await;
+    let server = MockServer::start([throttled(1), starting()]).await;
     let started = Instant::now();
     let prediction = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await.unwrap();
     assert_eq!(prediction.status, PredictionStatus::Starting);
@@ -169,18 +185,18 @@ async fn short_rate_limit_is_retried_once() {
 }
 
 #[tokio::test]
-async fn retry_after_header_is_used_when_the_body_has_none() {
-    let throttled = Canned::new(429, "slow down").header("retry-after", "1");
-    let server = MockServer::start([throttled, Canned::json(200, &prediction_json("processing", json!(null)))]).await;
+async fn the_retry_after_header_decides_not_a_body_field() {
+    // A body field Replicate does not document must not stretch the wait.
+    let misleading =
+        Canned::json(429, &json!({"detail": "Request was throttled.", "retry_after": 30})).header("retry-after", "1");
+    let server = MockServer::start([misleading, Canned::json(200, &prediction_json("processing", json!(null)))]).await;
     client_for(&server).get_prediction(PREDICTION_ID).await.unwrap();
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.requests().len(), 2, "retried after the header's 1 s");
 }
 
 #[tokio::test]
 async fn long_rate_limit_is_returned_without_waiting() {
-    let throttled =
-        Canned::json(429, &json!({"detail": "Request was throttled.", "retry_after": 30})).header("retry-after", "30");
-    let server = MockServer::start([throttled, starting()]).await;
+    let server = MockServer::start([throttled(30), starting()]).await;
     let started = Instant::now();
     let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await;
     match result {
@@ -193,8 +209,7 @@ async fn long_rate_limit_is_returned_without_waiting() {
 
 #[tokio::test]
 async fn rate_limit_after_the_retry_is_returned() {
-    let throttled = || Canned::json(429, &json!({"retry_after": 1}));
-    let server = MockServer::start([throttled(), throttled(), starting()]).await;
+    let server = MockServer::start([throttled(1), throttled(1), starting()]).await;
     let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await;
     assert!(matches!(result, Err(ReplicateError::RateLimited { .. })), "{result:?}");
     assert_eq!(server.requests().len(), 2);

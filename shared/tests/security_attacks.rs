@@ -893,7 +893,12 @@ async fn attack_07_user_cannot_read_another_users_rows_in_any_table() {
         [attacker.id, mine.job, mine.render, mine.fav, mine.coll, mine.ledger].iter().map(Uuid::to_string).collect();
     let tables = [
         ("public.profiles", true),
-        ("public.generation_jobs", true),
+        // Every column users may read (failure_detail is the operators', 034).
+        (
+            "(select id, owner_id, mode, room_type, style, input1_path, input2_path, prompt, prediction_id, status, \
+              error, idempotency_key, created_at, completed_at from public.generation_jobs)",
+            true,
+        ),
         ("public.renders", true),
         ("public.render_variants", true),
         ("public.collections", true),

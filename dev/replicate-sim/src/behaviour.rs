@@ -79,6 +79,9 @@ pub struct Behaviour {
     pub output_url_base: Option<String>,
     /// Time from create to completion (the model's run time).
     pub processing_ms: u64,
+    /// Time the prediction waits in the queue (`starting`) before the model
+    /// runs; a `Cancel-After` deadline within it ends it `aborted`.
+    pub queued_ms: u64,
     /// `error` of a failed prediction; default "simulated failure".
     pub error_message: Option<String>,
     /// The create call answers this late, the prediction already running:
@@ -96,6 +99,7 @@ impl Default for Behaviour {
             output_min_bytes: 0,
             output_url_base: None,
             processing_ms: 200,
+            queued_ms: 0,
             error_message: None,
             create_answer_delay_ms: 0,
         }

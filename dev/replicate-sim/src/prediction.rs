@@ -12,6 +12,9 @@ pub(crate) enum Status {
     Succeeded,
     Failed,
     Canceled,
+    /// Ended before it started, e.g. its `Cancel-After` deadline passed
+    /// while it was still queued.
+    Aborted,
 }
 
 impl Status {
@@ -22,11 +25,12 @@ impl Status {
             Status::Succeeded => "succeeded",
             Status::Failed => "failed",
             Status::Canceled => "canceled",
+            Status::Aborted => "aborted",
         }
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
+        matches!(self, Status::Succeeded | Status::Failed | Status::Canceled | Status::Aborted)
     }
 }
 
@@ -37,6 +41,7 @@ pub(crate) enum Finish {
     Succeeded(Vec<String>),
     Failed(String),
     Canceled,
+    Aborted,
 }
 
 #[derive(Clone, Debug)]
@@ -88,7 +93,10 @@ impl Prediction {
             return false;
         }
         let now = Utc::now();
-        self.started_at.get_or_insert(now);
+        // An aborted prediction never started.
+        if !matches!(finish, Finish::Aborted) {
+            self.started_at.get_or_insert(now);
+        }
         self.completed_at = Some(now);
         match finish {
             Finish::Succeeded(urls) => {
@@ -102,6 +110,7 @@ impl Prediction {
                 self.error = Some(message);
             }
             Finish::Canceled => self.status = Status::Canceled,
+            Finish::Aborted => self.status = Status::Aborted,
         }
         true
     }

@@ -27,6 +27,16 @@ pub(crate) struct Run {
 }
 
 pub(crate) async fn drive(sim: Arc<Sim>, run: Run) {
+    // Queued (`starting`) for `queued_ms`: a deadline that passes before the
+    // model starts aborts the prediction; one that passes while it runs
+    // cancels it (Replicate's documented statuses).
+    let starts_at = run.created + Duration::from_millis(run.behaviour.queued_ms);
+    if let Some(deadline) = run.deadline.filter(|deadline| *deadline <= starts_at) {
+        sleep_until(deadline).await;
+        sim.finish(&run.id, Completion::Aborted);
+        return;
+    }
+    sleep_until(starts_at).await;
     let completion = match run.deadline {
         Some(deadline) => tokio::select! {
             completion = model(&sim, &run) => completion,

@@ -35,6 +35,8 @@ pub(crate) enum Completion {
     Succeeded(Vec<Vec<u8>>),
     Failed(String),
     Canceled,
+    /// The deadline passed before the prediction started.
+    Aborted,
 }
 
 /// The last webhook sent for a prediction, for redelivery.

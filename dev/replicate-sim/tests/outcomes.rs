@@ -92,6 +92,24 @@ async fn cancel_after_deadline_cancels_a_slow_prediction() {
     assert_eq!(api.wait_done(created["id"].as_str().unwrap()).await["status"], "succeeded");
 }
 
+/// Replicate's `aborted`: the deadline passed while the prediction was
+/// still queued, so it never started (no `started_at`), and the completed
+/// webhook says so.
+#[tokio::test]
+async fn a_deadline_passing_in_the_queue_aborts_the_prediction() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let receiver = TestServer::answering(200).await;
+    sim.set_behaviour(Behaviour { queued_ms: 10_000, ..Behaviour::default() }, Some(1));
+    let body = json!({"input": {"prompt": "p"}, "webhook": receiver.url, "webhook_events_filter": ["completed"]});
+    let created: Value = api.create_raw(&body, Some("300ms")).await.json().await.unwrap();
+    assert_eq!(created["status"], "starting");
+    let done = api.wait_done(created["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "aborted");
+    assert!(done["started_at"].is_null(), "{done}");
+    assert_eq!(receiver.wait_for(1).await[0].json()["status"], "aborted");
+}
+
 #[tokio::test]
 async fn hang_stays_processing_without_a_webhook_until_forced() {
     let sim = sim().await;

@@ -217,6 +217,17 @@ pub struct DedicatedCluster {
 impl DedicatedCluster {
     /// Starts a fresh cluster under `target/testkit-pg-<name>`.
     pub fn start(name: &str) -> Self {
+        Self::start_with(name, None)
+    }
+
+    /// [`Self::start`] with TLS on, presenting `cert` (signed by a test CA).
+    /// Plain connections are still accepted, as on a server whose clients
+    /// choose with `sslmode`.
+    pub fn start_with_tls(name: &str, cert: &crate::tls::ServerCert) -> Self {
+        Self::start_with(name, Some(cert))
+    }
+
+    fn start_with(name: &str, tls: Option<&crate::tls::ServerCert>) -> Self {
         let dir = state_dir().with_file_name(format!("testkit-pg-{name}"));
         let data = dir.join("data");
         // A cluster left by an interrupted run is stopped and started afresh.
@@ -225,33 +236,20 @@ impl DedicatedCluster {
         }
         let _ = fs::remove_dir_all(&dir);
         init_data_dir(&dir, &data);
+        let options = match tls {
+            None => "",
+            Some(cert) => {
+                let key_file = data.join("server.key");
+                fs::write(data.join("server.crt"), &cert.cert_pem).expect("write server.crt");
+                fs::write(&key_file, &cert.key_pem).expect("write server.key");
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&key_file, fs::Permissions::from_mode(0o600)).expect("key permissions");
+                chown_to_server_user(&dir);
+                "-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+            }
+        };
         let port = free_port();
-        start_cluster(&dir, &data, port);
-        DedicatedCluster { dir, data, port }
-    }
-
-    /// [`Self::start`] with TLS on, presenting `cert` (signed by a test CA).
-    /// Plain connections are still accepted, as on a server whose clients
-    /// choose with `sslmode`.
-    pub fn start_with_tls(name: &str, cert: &crate::tls::ServerCert) -> Self {
-        let dir = state_dir().with_file_name(format!("testkit-pg-{name}"));
-        let data = dir.join("data");
-        if data.join("postmaster.pid").exists() {
-            let _ = pg_ctl(&data, &["-m", "immediate", "stop"]);
-        }
-        let _ = fs::remove_dir_all(&dir);
-        init_data_dir(&dir, &data);
-        let cert_file = data.join("server.crt");
-        let key_file = data.join("server.key");
-        fs::write(&cert_file, &cert.cert_pem).expect("write server.crt");
-        fs::write(&key_file, &cert.key_pem).expect("write server.key");
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&key_file, fs::Permissions::from_mode(0o600)).expect("key permissions");
-        }
-        chown_to_server_user(&dir);
-        let port = free_port();
-        start_cluster_with(&dir, &data, port, "-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        start_cluster_with(&dir, &data, port, options);
         DedicatedCluster { dir, data, port }
     }
 

@@ -67,6 +67,7 @@ impl TestStack {
                 api_url: sim.url(),
                 api_token: sim.api_token().to_string(),
                 model: "google/nano-banana".into(),
+                model_inputs: shared::replicate::ModelInputs::default(),
                 webhook_url: Some(format!("{base_url}/api/v1/webhooks/replicate")),
                 webhook_secret: sim.webhook_secret().to_string(),
                 output_policy: OutputPolicy {

@@ -107,10 +107,21 @@ pub async fn complete(
     match prediction.status {
         PredictionStatus::Succeeded => succeed(services, &job, prediction, delivery_id).await,
         PredictionStatus::Failed => {
-            finish(services, &job, delivery_id, Transition::Failed { error: PREDICTION_FAILED }, Outcome::Failed).await
+            let detail = prediction.error.as_deref().unwrap_or("failed without an error message");
+            let message =
+                if refused_by_safety_filter(detail) { jobs::CONTENT_REFUSED_ERROR } else { PREDICTION_FAILED };
+            let failed = Transition::Failed { error: message };
+            finish(services, &job, delivery_id, failed, Some(detail), Outcome::Failed).await
         }
-        PredictionStatus::Canceled | PredictionStatus::Aborted => {
-            finish(services, &job, delivery_id, Transition::Canceled, Outcome::Canceled).await
+        // Replicate's deadline (our Cancel-After) passed before the
+        // prediction started: the job timed out, nobody canceled it.
+        PredictionStatus::Aborted => {
+            let timed_out = Transition::Failed { error: jobs::TIMEOUT_ERROR };
+            let detail = Some("aborted: the deadline passed before the prediction started");
+            finish(services, &job, delivery_id, timed_out, detail, Outcome::Failed).await
+        }
+        PredictionStatus::Canceled => {
+            finish(services, &job, delivery_id, Transition::Canceled, None, Outcome::Canceled).await
         }
         PredictionStatus::Starting | PredictionStatus::Processing => {
             if job.status == JobStatus::Starting {
@@ -141,7 +152,8 @@ async fn succeed(
     delivery_id: Option<&str>,
 ) -> Result<Outcome, CompleteError> {
     if prediction.output.is_empty() {
-        return finish(services, job, delivery_id, Transition::Failed { error: BAD_OUTPUT }, Outcome::Failed).await;
+        let failed = Transition::Failed { error: BAD_OUTPUT };
+        return finish(services, job, delivery_id, failed, Some("succeeded without output"), Outcome::Failed).await;
     }
     let render_id = renders::render_id_for_job(job.id);
     // Download and store every variant concurrently.
@@ -161,7 +173,8 @@ async fn succeed(
         Err(StoreError::Output(error)) if is_permanent(&error) => {
             tracing::warn!(%error, job_id = %job.id, "unusable output");
             remove_orphans(services, job.id, prediction.output.len()).await?;
-            return finish(services, job, delivery_id, Transition::Failed { error: BAD_OUTPUT }, Outcome::Failed).await;
+            let failed = Transition::Failed { error: BAD_OUTPUT };
+            return finish(services, job, delivery_id, failed, Some(&error.to_string()), Outcome::Failed).await;
         }
         Err(error) => {
             remove_orphans(services, job.id, prediction.output.len()).await?;
@@ -203,11 +216,14 @@ async fn succeed(
     Ok(Outcome::Succeeded { render_id })
 }
 
+/// Ends the job with `transition`; `failure_detail` is Replicate's account
+/// of a failure, kept for operators beside the user's message.
 async fn finish(
     services: &Services,
     job: &Job,
     delivery_id: Option<&str>,
     transition: Transition<'_>,
+    failure_detail: Option<&str>,
     outcome: Outcome,
 ) -> Result<Outcome, CompleteError> {
     let mut tx = services.db.as_service().await?;
@@ -219,8 +235,37 @@ async fn finish(
     if jobs::set_job_status(&mut tx, job.id, &transition).await?.is_none() {
         return Ok(Outcome::Ignored("job already finished"));
     }
+    if let Some(detail) = failure_detail {
+        jobs::record_failure_detail(&mut tx, job.id, detail).await?;
+    }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Whether Replicate's failure text is the model's safety filter refusing
+/// the input or the output (nano-banana reports `E005`, "flagged as
+/// sensitive"; other models say NSFW or content policy), rather than an
+/// outage worth retrying as is.
+fn refused_by_safety_filter(detail: &str) -> bool {
+    let detail = detail.to_lowercase();
+    ["(e005)", "flagged as sensitive", "nsfw", "safety filter", "content policy", "content moderation"]
+        .iter()
+        .any(|marker| detail.contains(marker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_by_safety_filter;
+
+    #[test]
+    fn safety_refusals_are_told_from_other_failures() {
+        assert!(refused_by_safety_filter(
+            "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+        ));
+        assert!(refused_by_safety_filter("NSFW content detected. Try running it again, or try a different prompt."));
+        assert!(!refused_by_safety_filter("CUDA out of memory"));
+        assert!(!refused_by_safety_filter("Prediction interrupted; please retry (code: PA)"));
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

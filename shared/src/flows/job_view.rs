@@ -1,6 +1,6 @@
 //! A job as the API shows it (`GET /generations/{id}` and submit's answer).
 
-use crate::repositories::generation_jobs::Job;
+use crate::repositories::generation_jobs::{Job, JobStatus, CONTENT_REFUSED_ERROR, TIMEOUT_ERROR};
 use crate::storage::Storage;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,6 +18,10 @@ pub struct JobView {
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// Why a failed job failed, for the front end to choose its words:
+    /// `TIMED_OUT`, `CONTENT_REFUSED` (try another photo or prompt) or
+    /// `GENERATION_FAILED`; none of them is charged.
+    pub error_code: Option<&'static str>,
     pub render_id: Option<Uuid>,
     pub variants: Vec<VariantView>,
 }
@@ -41,6 +45,7 @@ impl JobView {
             created_at: job.created_at,
             completed_at: job.completed_at,
             error: job.error.clone(),
+            error_code: error_code(job),
             render_id,
             variants: variants
                 .iter()
@@ -53,4 +58,15 @@ impl JobView {
     pub fn pending(job: &Job, storage: &Storage) -> Self {
         Self::new(job, None, &[], storage)
     }
+}
+
+fn error_code(job: &Job) -> Option<&'static str> {
+    if job.status != JobStatus::Failed {
+        return None;
+    }
+    Some(match job.error.as_deref() {
+        Some(TIMEOUT_ERROR) => "TIMED_OUT",
+        Some(CONTENT_REFUSED_ERROR) => "CONTENT_REFUSED",
+        _ => "GENERATION_FAILED",
+    })
 }

@@ -12,7 +12,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::config::ReplicateConfig;
+use super::config::{ModelInputs, ReplicateConfig};
 use super::prediction::Prediction;
 use super::responses::{read_prediction, request_failure, retry_after, ReplicateError};
 use super::webhook::WebhookVerifier;
@@ -23,9 +23,6 @@ const API_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest wait before the one retry of a throttled call.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
-
-/// The format we ask for; outputs are checked to be JPEG before storing.
-const OUTPUT_FORMAT: &str = "jpg";
 
 /// Replicate's API and webhook verification, built once per Lambda environment
 /// and cloned cheaply into each request.
@@ -95,7 +92,12 @@ impl ReplicateClient {
             detail: "WEBHOOK_URL is not configured for this function".into(),
         })?;
         let job_token = self.inner.webhook_verifier.job_token(&job_id.to_string()).unwrap_or_default();
-        let body = prediction_request_body(&webhook_url_for_job(webhook_url, job_id, &job_token), prompt, image_urls);
+        let body = prediction_request_body(
+            &webhook_url_for_job(webhook_url, job_id, &job_token),
+            prompt,
+            image_urls,
+            &config.model_inputs,
+        );
         let cancel_after = cancel_after_header(JOB_TIMEOUT);
         let prediction = self
             .send_with_one_retry("create prediction", || {
@@ -163,14 +165,19 @@ impl ReplicateClient {
 }
 
 /// The prediction request Replicate documents for nano-banana. `image_input`
-/// is left out for a text-only prompt.
-fn prediction_request_body(webhook_url: &str, prompt: &str, image_urls: &[String]) -> Value {
+/// is left out for a text-only prompt, whose aspect ratio cannot follow an
+/// input image.
+fn prediction_request_body(webhook_url: &str, prompt: &str, image_urls: &[String], inputs: &ModelInputs) -> Value {
     let mut input = Map::new();
     input.insert("prompt".into(), json!(prompt));
-    if !image_urls.is_empty() {
+    let aspect_ratio = if image_urls.is_empty() {
+        &inputs.imagine_aspect_ratio
+    } else {
         input.insert("image_input".into(), json!(image_urls));
-    }
-    input.insert("output_format".into(), json!(OUTPUT_FORMAT));
+        &inputs.aspect_ratio
+    };
+    input.insert("aspect_ratio".into(), json!(aspect_ratio));
+    input.insert("output_format".into(), json!(inputs.output_format));
     json!({
         "input": input,
         "webhook": webhook_url,

@@ -8,8 +8,33 @@ use super::webhook::WebhookVerifier;
 /// The real Replicate API.
 pub const DEFAULT_API_URL: &str = "https://api.replicate.com";
 
-/// The image model every prediction runs.
+/// The image model every prediction runs unless `REPLICATE_MODEL` names another.
 pub const MODEL: &str = "google/nano-banana";
+
+/// What the model is asked for beside the prompt and images (nano-banana's
+/// input schema on Replicate: `aspect_ratio` takes `match_input_image` or a
+/// ratio such as `4:3`; `output_format` `jpg` or `png`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelInputs {
+    /// With input photos: `REPLICATE_ASPECT_RATIO`, default
+    /// `match_input_image` (renders keep the photo's proportions).
+    pub aspect_ratio: String,
+    /// Without input photos (imagine): `REPLICATE_IMAGINE_ASPECT_RATIO`,
+    /// default `4:3`, a room photo's usual shape.
+    pub imagine_aspect_ratio: String,
+    /// `jpg`: the webhook stores JPEGs only.
+    pub output_format: String,
+}
+
+impl Default for ModelInputs {
+    fn default() -> Self {
+        ModelInputs {
+            aspect_ratio: "match_input_image".into(),
+            imagine_aspect_ratio: "4:3".into(),
+            output_format: "jpg".into(),
+        }
+    }
+}
 
 /// Replicate serves prediction outputs from these hosts.
 pub const DEFAULT_OUTPUT_HOSTS: &str = "replicate.delivery,*.replicate.delivery";
@@ -24,8 +49,9 @@ pub struct ReplicateConfig {
     pub api_url: String,
     /// `REPLICATE_API_TOKEN`.
     pub api_token: String,
-    /// `owner/name` of the model.
+    /// `owner/name` of the model (`REPLICATE_MODEL`).
     pub model: String,
+    pub model_inputs: ModelInputs,
     /// `WEBHOOK_URL`; each prediction appends `jobId=<uuid>` to it. Only the
     /// function that starts predictions needs it (in AWS, the webhook's
     /// Function URL cannot be given to every function without a cycle).
@@ -61,6 +87,7 @@ impl fmt::Debug for ReplicateConfig {
             .field("api_url", &self.api_url)
             .field("api_token", &"[redacted]")
             .field("model", &self.model)
+            .field("model_inputs", &self.model_inputs)
             .field("webhook_url", &self.webhook_url)
             .field("webhook_secret", &"[redacted]")
             .field("output_policy", &self.output_policy)
@@ -104,10 +131,28 @@ impl ReplicateConfig {
             Some(_) => return Err("environment variable REPLICATE_OUTPUT_ALLOW_HTTP must be true or false".to_string()),
         };
 
+        let model = lookup("REPLICATE_MODEL").unwrap_or_else(|| MODEL.to_string());
+        if model.split('/').count() != 2 || model.split('/').any(str::is_empty) {
+            return Err("environment variable REPLICATE_MODEL is not owner/name".to_string());
+        }
+        let defaults = ModelInputs::default();
+        let model_inputs = ModelInputs {
+            aspect_ratio: lookup("REPLICATE_ASPECT_RATIO").unwrap_or(defaults.aspect_ratio),
+            imagine_aspect_ratio: lookup("REPLICATE_IMAGINE_ASPECT_RATIO").unwrap_or(defaults.imagine_aspect_ratio),
+            output_format: defaults.output_format,
+        };
+        if model_inputs.imagine_aspect_ratio == "match_input_image" {
+            return Err(
+                "environment variable REPLICATE_IMAGINE_ASPECT_RATIO needs a ratio: imagine has no input image"
+                    .to_string(),
+            );
+        }
+
         Ok(Self {
             api_url,
             api_token: required("REPLICATE_API_TOKEN")?,
-            model: MODEL.to_string(),
+            model,
+            model_inputs,
             webhook_url,
             webhook_secret,
             output_policy: OutputPolicy { allowed_hosts, allow_http, max_bytes: MAX_OUTPUT_BYTES },

@@ -17,7 +17,7 @@ mod responses;
 mod webhook;
 
 pub use client::ReplicateClient;
-pub use config::{OutputPolicy, ReplicateConfig};
+pub use config::{ModelInputs, OutputPolicy, ReplicateConfig};
 pub use outputs::OutputError;
 pub use prediction::{parse_prediction, Prediction, PredictionStatus};
 pub use responses::ReplicateError;

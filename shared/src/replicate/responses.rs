@@ -94,15 +94,15 @@ fn error_detail(body: &[u8]) -> String {
     truncate_chars(&detail, MAX_DETAIL_CHARS).to_string()
 }
 
-/// How long a 429 asks us to wait: `retry_after` in the JSON body (what
-/// Replicate sends), else the `Retry-After` header in seconds.
+/// How long a 429 asks us to wait: the `Retry-After` header in seconds, as
+/// Replicate documents it (its body is a problem document with a `detail`
+/// sentence, no number to rely on).
 pub(super) async fn retry_after(response: Response) -> Duration {
     let header = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|value| value.to_str().ok());
-    let from_header = header.and_then(|value| seconds(&Value::String(value.trim().to_string())));
-    let body = read_body(response).await.unwrap_or_default();
-    let from_body =
-        serde_json::from_slice::<Value>(&body).ok().and_then(|json| json.get("retry_after").and_then(seconds));
-    from_body.or(from_header).unwrap_or(DEFAULT_RETRY_AFTER)
+    let wait = header.and_then(|value| seconds(&Value::String(value.trim().to_string())));
+    // Drain the small body so the connection can be reused.
+    let _ = read_body(response).await;
+    wait.unwrap_or(DEFAULT_RETRY_AFTER)
 }
 
 /// A non-negative number of seconds, as a JSON number or a numeric string.

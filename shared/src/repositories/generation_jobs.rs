@@ -11,8 +11,14 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-/// The `error` of a job the timeout failed; a late success may still complete it.
+/// The `error` of a job the timeout failed (ours, or Replicate's deadline
+/// passing before the prediction started: `aborted`); a late success may
+/// still complete it.
 pub const TIMEOUT_ERROR: &str = "timeout";
+/// The `error` of a job the model's safety filter refused: the user should
+/// try another photo or prompt; nothing is charged.
+pub const CONTENT_REFUSED_ERROR: &str =
+    "the image service declined this photo or prompt; please try another photo or prompt";
 /// The partial unique index allowing one starting/processing job per owner.
 pub const INFLIGHT_INDEX: &str = "uniq_jobs_owner_inflight";
 /// The partial unique index on `(owner_id, idempotency_key)`.
@@ -252,6 +258,17 @@ pub async fn set_job_status(tx: &mut Tx, id: Uuid, transition: &Transition<'_>) 
         tx.query(&sql, &[(&id, Type::UUID), (&status, Type::TEXT), (&error, Type::TEXT)]).await?
     };
     one(rows)
+}
+
+/// Keeps what Replicate said about a failure, for operators: users' column
+/// grants leave `failure_detail` out (migration 034).
+pub async fn record_failure_detail(tx: &mut Tx, id: Uuid, detail: &str) -> Result<(), DbError> {
+    tx.execute(
+        "update public.generation_jobs set failure_detail = $2 where id = $1",
+        &[(&id, Type::UUID), (&detail, Type::TEXT)],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Records the Replicate prediction of a job (once) and moves it to `processing`.

@@ -70,6 +70,7 @@ impl Sim {
                 }
                 Completion::Failed(message) => Finish::Failed(message),
                 Completion::Canceled => Finish::Canceled,
+                Completion::Aborted => Finish::Aborted,
             };
             let changed = entry.prediction.finish(finish);
             let json = entry.prediction.to_json(&self.settings.base_url);

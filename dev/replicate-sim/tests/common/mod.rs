@@ -221,7 +221,7 @@ impl Api {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let prediction = self.get(id).await;
-            if matches!(prediction["status"].as_str(), Some("succeeded" | "failed" | "canceled")) {
+            if matches!(prediction["status"].as_str(), Some("succeeded" | "failed" | "canceled" | "aborted")) {
                 return prediction;
             }
             assert!(Instant::now() < deadline, "still {}", prediction["status"]);
