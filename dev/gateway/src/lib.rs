@@ -2,8 +2,10 @@
 //! each route of API.md goes to the same handler function the Lambda runs,
 //! as a `lambda_http::Request`, so what is tested is what is deployed. It
 //! also serves `GET /storage/v1/object/public/<bucket>/<key>` like Supabase
-//! Storage does, because the local S3 server wants signatures on every read.
+//! Storage does, because the local S3 server wants signatures on every read,
+//! and answers CORS on both as production does (`cors`).
 
+pub mod cors;
 mod server;
 
 pub use server::{serve, serve_with_storage};

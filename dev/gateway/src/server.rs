@@ -46,10 +46,19 @@ async fn route(
     storage: Option<&storage_front::Front>,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<BoxBody<Bytes, hyper::Error>> {
-    match storage {
-        Some(front) if request.uri().path().starts_with("/storage/v1/s3") => front.handle(request).await,
-        _ => handle(services, request).await.map(|body| body.map_err(|never| match never {}).boxed()),
+    let path = request.uri().path().to_owned();
+    let cors = crate::cors::applies_to(&path);
+    if cors && crate::cors::is_preflight(request.method(), request.headers()) {
+        return crate::cors::preflight(&path, request.headers());
     }
+    let mut response = match storage {
+        Some(front) if path.starts_with("/storage/v1/s3") => front.handle(request).await,
+        _ => handle(services, request).await.map(|body| body.map_err(|never| match never {}).boxed()),
+    };
+    if cors {
+        crate::cors::allow_origin(response.headers_mut());
+    }
+    response
 }
 
 async fn handle(services: &Services, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
