@@ -125,7 +125,8 @@ impl Prediction {
         let mut value = json!({
             "id": self.id,
             "model": self.model,
-            "version": "sim",
+            // An official model run by name: Replicate does not disclose its version.
+            "version": "hidden",
             "input": self.input,
             "output": output,
             "error": self.error,
@@ -139,6 +140,8 @@ impl Prediction {
             "urls": {
                 "get": format!("{base_url}/v1/predictions/{}", self.id),
                 "cancel": format!("{base_url}/v1/predictions/{}/cancel", self.id),
+                // Replicate's page of the prediction (replicate.com/p/<id>).
+                "web": format!("{base_url}/p/{}", self.id),
             },
         });
         if self.status == Status::Succeeded {

@@ -163,13 +163,10 @@ fn parse_create(body: &Value) -> Result<CreateRequest, String> {
 fn create_error(status: CreateStatus) -> Resp {
     match status {
         CreateStatus::Throttled { retry_after } => {
+            // The wait is the Retry-After header; the body only says it in words.
             let unit = if retry_after == 1 { "second" } else { "seconds" };
-            let body = json!({
-                "detail": format!("Request was throttled. Expected available in {retry_after} {unit}."),
-                "status": 429,
-                "retry_after": retry_after,
-            });
-            let mut response = json(StatusCode::TOO_MANY_REQUESTS, &body);
+            let detail = format!("Request was throttled. Expected available in {retry_after} {unit}.");
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, &detail);
             response.headers_mut().insert("retry-after", retry_after.to_string().parse().expect("digits"));
             response
         }

@@ -114,19 +114,24 @@ pub(crate) fn json(status: StatusCode, value: &impl Serialize) -> Resp {
     respond(status, "application/json", Bytes::from(body))
 }
 
-/// Replicate's error shape: `{"detail": ..., "status": ...}`.
+/// Replicate's error shape, a problem document (RFC 7807) as
+/// `application/problem+json`: `{"title": ..., "detail": ..., "status": ...}`.
 pub(crate) fn error(status: StatusCode, detail: &str) -> Resp {
-    json(status, &json!({"detail": detail, "status": status.as_u16()}))
+    let title = status.canonical_reason().unwrap_or("Error");
+    problem(status, &json!({"title": title, "detail": detail, "status": status.as_u16()}))
 }
 
 /// Replicate's 422 for a create body that does not fit the model's schema.
 pub(crate) fn invalid_input(detail: &str) -> Resp {
-    let body: Value = json!({
-        "title": "Input validation failed",
-        "detail": detail,
-        "status": 422,
-    });
-    json(StatusCode::UNPROCESSABLE_ENTITY, &body)
+    problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({"title": "Input validation failed", "detail": detail, "status": 422}),
+    )
+}
+
+fn problem(status: StatusCode, value: &Value) -> Resp {
+    let body = serde_json::to_vec(value).expect("JSON serialises");
+    respond(status, "application/problem+json", Bytes::from(body))
 }
 
 pub(crate) fn not_found() -> Resp {

@@ -20,8 +20,10 @@ async fn requests_without_the_token_are_401() {
     ] {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 401);
+        // Replicate answers errors as problem documents.
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body, json!({"detail": "Unauthenticated", "status": 401}));
+        assert_eq!(body, json!({"title": "Unauthorized", "detail": "Unauthenticated", "status": 401}));
     }
     assert!(sim.predictions().is_empty());
     assert_eq!(sim.create_calls(), 2, "rejected creates still count as calls");
@@ -38,7 +40,7 @@ async fn throttled_create_looks_like_replicates_429_and_makes_nothing() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(
         body,
-        json!({"detail": "Request was throttled. Expected available in 1 second.", "status": 429, "retry_after": 1})
+        json!({"title": "Too Many Requests", "detail": "Request was throttled. Expected available in 1 second.", "status": 429})
     );
     assert!(sim.predictions().is_empty());
 
@@ -127,7 +129,7 @@ async fn unknown_predictions_and_paths_are_404() {
             api.http.request(method, format!("{}{path}", api.base)).bearer_auth(&api.token).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body, json!({"detail": "Not found.", "status": 404}));
+        assert_eq!(body, json!({"title": "Not Found", "detail": "Not found.", "status": 404}));
     }
     let response = reqwest::get(format!("{}/delivery/nope/0.jpg", api.base)).await.unwrap();
     assert_eq!(response.status(), 404);

@@ -33,12 +33,14 @@ async fn prediction_reads_its_input_makes_a_jpeg_and_sends_a_signed_webhook() {
         .await;
     assert_eq!(created["status"], "starting");
     assert_eq!(created["model"], "google/nano-banana");
-    assert_eq!(created["version"], "sim");
+    assert_eq!(created["version"], "hidden", "an official model's version is not disclosed");
     assert_eq!(created["output"], serde_json::Value::Null);
     assert_eq!(created["input"]["prompt"], "a calm blue bedroom");
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
     let id = created["id"].as_str().unwrap();
     assert_eq!(created["urls"]["get"], format!("{}/v1/predictions/{id}", sim.url()));
+    assert_eq!(created["urls"]["cancel"], format!("{}/v1/predictions/{id}/cancel", sim.url()));
+    assert!(created["urls"]["web"].as_str().is_some_and(|web| web.ends_with(&format!("/p/{id}"))));
 
     let done = api.wait_done(id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
