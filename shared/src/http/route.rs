@@ -20,12 +20,15 @@ pub fn api_segments(path: &str) -> Option<Vec<&str>> {
 /// Picks the handler for `method` among those of a matched path; a path that
 /// exists with another method is a 405, not a 404.
 pub fn allow<T>(method: &Method, options: Vec<(Method, T)>) -> Result<T, ApiError> {
-    let allowed: Vec<&str> = options.iter().map(|(allowed, _)| allowed.as_str()).collect();
-    let allowed = allowed.join(", ");
+    // The `Allow` list is built only for a 405: a matching request pays nothing.
+    if !options.iter().any(|(candidate, _)| candidate == method) {
+        let allowed: Vec<&str> = options.iter().map(|(candidate, _)| candidate.as_str()).collect();
+        return Err(ApiError::method_not_allowed(&allowed));
+    }
     options
         .into_iter()
         .find_map(|(candidate, handler)| (candidate == *method).then_some(handler))
-        .ok_or_else(|| ApiError::method_not_allowed(&[allowed.as_str()]))
+        .ok_or_else(|| ApiError::method_not_allowed(&[]))
 }
 
 #[cfg(test)]
