@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: bench demo deps test test-direct test-contract test-pgbouncer dev migrate lint fmt clean-test-servers build deploy deploy-cargo-lambda
+.PHONY: bench demo deps test test-direct test-sim-client test-contract test-pgbouncer dev migrate lint fmt clean-test-servers build deploy deploy-cargo-lambda
 
 # Every Lambda of template.yaml.
 FUNCTIONS := uploads submit-job get-job cancel-job replicate-webhook sweep-jobs \
@@ -16,14 +16,19 @@ deps:
 
 ## The whole suite twice: functions' connections straight to PostgreSQL, then
 ## through PgBouncer in transaction pooling mode (as Supabase's port 6543);
-## between them, the contract fuzzer over openapi.yaml (a few minutes at most).
+## between them, Replicate's official client against the simulator and the
+## contract fuzzer over openapi.yaml (a few minutes at most).
 test: deps
 	@trap 'dev/scripts/stop-test-servers.sh' EXIT; \
-	  $(MAKE) --no-print-directory test-direct && $(MAKE) --no-print-directory test-contract \
-	  && $(MAKE) --no-print-directory test-pgbouncer
+	  $(MAKE) --no-print-directory test-direct && $(MAKE) --no-print-directory test-sim-client \
+	  && $(MAKE) --no-print-directory test-contract && $(MAKE) --no-print-directory test-pgbouncer
 
 test-direct:
 	$(CARGO) test --workspace
+
+## PyPI's `replicate` client, unchanged, against the Replicate simulator.
+test-sim-client:
+	CARGO=$(CARGO) dev/scripts/sim-official-client.sh
 
 ## Requests generated from openapi.yaml against the real gateway (schemathesis).
 test-contract:

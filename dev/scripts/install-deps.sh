@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local stack need and a fresh machine may
-# lack: PostgreSQL server binaries and PgBouncer (Debian packages). A no-op
-# when they are present.
+# lack: PostgreSQL server binaries and PgBouncer, and headless Chromium for
+# the browser test (Debian packages). A no-op when they are present.
 set -euo pipefail
 
 have_postgres() {
@@ -17,6 +17,8 @@ have_pgbouncer || missing+=(pgbouncer)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v zip >/dev/null 2>&1 || missing+=(zip)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# dev/gateway/tests/browser.rs (CHROMIUM may name another binary).
+[ -n "${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -46,17 +46,24 @@ async fn route(
     storage: Option<&storage_front::Front>,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<BoxBody<Bytes, hyper::Error>> {
+    use storage_front::cors as storage_cors;
     let path = request.uri().path().to_owned();
-    let cors = crate::cors::applies_to(&path);
-    if cors && crate::cors::is_preflight(request.method(), request.headers()) {
-        return crate::cors::preflight(&path, request.headers());
+    let preflight = storage_cors::is_preflight(request.method(), request.headers());
+    if let Some(front) = storage.filter(|_| path.starts_with(storage_front::S3_PATH)) {
+        // Storage's S3 path, CORS included.
+        return front.handle(request).await;
     }
-    let mut response = match storage {
-        Some(front) if path.starts_with("/storage/v1/s3") => front.handle(request).await,
-        _ => handle(services, request).await.map(|body| body.map_err(|never| match never {}).boxed()),
-    };
-    if cors {
+    let (is_api, is_storage) = (path.starts_with("/api/"), path.starts_with("/storage/v1/"));
+    match (preflight, is_api, is_storage) {
+        (true, true, _) => return crate::cors::preflight(),
+        (true, _, true) => return storage_cors::preflight(request.headers()),
+        _ => {}
+    }
+    let mut response = handle(services, request).await.map(|body| body.map_err(|never| match never {}).boxed());
+    if is_api {
         crate::cors::allow_origin(response.headers_mut());
+    } else if is_storage {
+        storage_cors::allow_origin(response.headers_mut());
     }
     response
 }

@@ -1,11 +1,25 @@
 //! The `Cancel-After` header: Go-style durations (`30s`, `10m`, `1h30m`,
-//! `1.5h`, `250ms`), a bare number meaning seconds. Replicate enforces a
-//! minimum of a few seconds; the simulator does not, so tests can reach a
-//! deadline in milliseconds.
+//! `1.5h`, `250ms`), a bare number meaning seconds, from 5 s to 24 h as
+//! Replicate takes it. The minimum is a setting so that a test of deadlines
+//! can reach one in milliseconds.
 
 use std::time::Duration;
 
-pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+/// Replicate refuses deadlines shorter than this.
+pub(crate) const REPLICATE_MINIMUM: Duration = Duration::from_secs(5);
+/// ... and longer than this.
+pub(crate) const REPLICATE_MAXIMUM: Duration = Duration::from_secs(24 * 3600);
+
+/// A deadline within `minimum ..= 24 h`.
+pub(crate) fn parse_within(text: &str, minimum: Duration) -> Result<Duration, String> {
+    let after = parse(text)?;
+    if after < minimum || after > REPLICATE_MAXIMUM {
+        return Err(format!("{text:?} is outside the allowed range ({} s to 24 h)", minimum.as_secs_f64()));
+    }
+    Ok(after)
+}
+
+fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("empty duration".to_owned());
@@ -32,7 +46,7 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         rest = &rest[unit_len..];
         total += value * seconds_per_unit;
     }
-    if !total.is_finite() || total > 7.0 * 24.0 * 3600.0 {
+    if !total.is_finite() || total > 365.0 * 24.0 * 3600.0 {
         return Err(format!("duration {text:?} out of range"));
     }
     Ok(Duration::from_secs_f64(total))
@@ -50,6 +64,16 @@ mod tests {
         assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse("45").unwrap(), Duration::from_secs(45));
         assert_eq!(parse("1.5h").unwrap(), Duration::from_secs(5400));
+    }
+
+    #[test]
+    fn holds_deadlines_to_replicates_range() {
+        assert_eq!(parse_within("5s", REPLICATE_MINIMUM).unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_within("24h", REPLICATE_MINIMUM).unwrap(), REPLICATE_MAXIMUM);
+        for outside in ["4s", "4999ms", "0", "24h1s", "48h"] {
+            assert!(parse_within(outside, REPLICATE_MINIMUM).is_err(), "{outside:?} should be refused");
+        }
+        assert_eq!(parse_within("250ms", Duration::ZERO).unwrap(), Duration::from_millis(250));
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct SimConfig {
     pub webhook_attempts: u32,
     /// Wait before the first retry; doubles after each.
     pub webhook_backoff: Duration,
+    /// Shortest `Cancel-After` a create may ask for. Replicate's minimum is
+    /// 5 s (the default); a test of deadlines lowers it so as not to wait.
+    pub min_cancel_after: Duration,
     /// One stderr line per request (the binary turns it on).
     pub log_requests: bool,
 }
@@ -72,6 +75,7 @@ impl Default for SimConfig {
             public_base_url: None,
             webhook_attempts: 5,
             webhook_backoff: Duration::from_millis(100),
+            min_cancel_after: cancel_after::REPLICATE_MINIMUM,
             log_requests: false,
         }
     }
@@ -105,6 +109,7 @@ pub async fn try_spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         base_url,
         webhook_attempts: config.webhook_attempts,
         webhook_backoff: config.webhook_backoff,
+        min_cancel_after: config.min_cancel_after,
         log_requests: config.log_requests,
     }));
     let accept = tokio::spawn(server::serve(listener, Arc::clone(&sim)));

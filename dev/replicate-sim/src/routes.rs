@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::time::Instant;
@@ -18,6 +20,19 @@ use crate::state::Sim;
 
 /// Event names Replicate accepts in `webhook_events_filter`.
 const WEBHOOK_EVENTS: [&str; 4] = ["start", "output", "logs", "completed"];
+
+/// The one model the simulator hosts; any other answers 404 as on Replicate.
+const MODEL: &str = "google/nano-banana";
+
+/// nano-banana's `aspect_ratio` values.
+const ASPECT_RATIOS: [&str; 11] =
+    ["match_input_image", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"];
+
+/// nano-banana's `output_format` values.
+const OUTPUT_FORMATS: [&str; 2] = ["jpg", "png"];
+
+/// How long `Prefer: wait` holds the create answer at most, as on Replicate.
+const MAX_SYNC_WAIT: Duration = Duration::from_secs(60);
 
 pub(crate) async fn route(sim: &Arc<Sim>, req: Req) -> Resp {
     let path = req.path.clone();
@@ -80,10 +95,19 @@ struct CreateRequest {
 }
 
 async fn create(sim: &Arc<Sim>, req: &Req, owner: &str, name: &str) -> Resp {
-    let deadline = match req.header("cancel-after").map(cancel_after::parse) {
+    if format!("{owner}/{name}") != MODEL {
+        return error(StatusCode::NOT_FOUND, "The requested resource could not be found.");
+    }
+    let minimum = sim.settings.min_cancel_after;
+    let deadline = match req.header("cancel-after").map(|text| cancel_after::parse_within(text, minimum)) {
         None => None,
         Some(Ok(after)) => Some(Instant::now() + after),
         Some(Err(why)) => return error(StatusCode::BAD_REQUEST, &format!("Invalid Cancel-After header: {why}")),
+    };
+    let sync_wait = match req.header("prefer").map(parse_prefer_wait) {
+        None => None,
+        Some(Ok(wait)) => wait,
+        Some(Err(why)) => return error(StatusCode::BAD_REQUEST, &format!("Invalid Prefer header: {why}")),
     };
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(body) => body,
@@ -116,7 +140,31 @@ async fn create(sim: &Arc<Sim>, req: &Req, owner: &str, name: &str) -> Resp {
     sim.set_driver(&id, driver);
     // The prediction exists and runs from here on; only the answer is late.
     tokio::time::sleep(answer_delay).await;
+    // Sync mode: the answer waits for the end, or comes back unfinished.
+    if let Some(wait) = sync_wait {
+        if let Some(status) = sim.watch_status(&id) {
+            if let Some(now) = runner::wait_terminal(sim, &id, status, wait).await {
+                return json(StatusCode::CREATED, &now);
+            }
+        }
+    }
     json(StatusCode::CREATED, &created)
+}
+
+/// `Prefer: wait` (60 s) or `Prefer: wait=n` (1 to 60 s); other preferences
+/// are ignored, as HTTP asks of unknown ones.
+fn parse_prefer_wait(value: &str) -> Result<Option<Duration>, String> {
+    let Some(wait) = value.split(',').map(str::trim).find(|token| token.starts_with("wait")) else {
+        return Ok(None);
+    };
+    match wait.strip_prefix("wait").map(str::trim) {
+        Some("") => Ok(Some(MAX_SYNC_WAIT)),
+        Some(rest) => match rest.strip_prefix('=').map(str::trim).and_then(|n| n.parse::<u64>().ok()) {
+            Some(seconds @ 1..=60) => Ok(Some(Duration::from_secs(seconds))),
+            _ => Err(format!("{wait:?}: wait takes 1 to 60 seconds")),
+        },
+        None => Ok(None),
+    }
 }
 
 /// Checks the body against nano-banana's schema, as far as the product uses it.
@@ -139,6 +187,13 @@ fn parse_create(body: &Value) -> Result<CreateRequest, String> {
             .ok_or("- input.image_input: Invalid type. Expected: array of URI strings")?,
         Some(_) => return Err("- input.image_input: Invalid type. Expected: array".to_owned()),
     };
+    for (field, allowed) in [("aspect_ratio", &ASPECT_RATIOS[..]), ("output_format", &OUTPUT_FORMATS[..])] {
+        match input.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(value)) if allowed.contains(&value.as_str()) => {}
+            Some(_) => return Err(format!("- input.{field}: {field} must be one of: {}", allowed.join(", "))),
+        }
+    }
     let webhook = match body.get("webhook") {
         None | Some(Value::Null) => None,
         Some(Value::String(url)) if url.starts_with("http://") || url.starts_with("https://") => Some(url.clone()),
@@ -206,6 +261,9 @@ mod tests {
         .unwrap();
         assert_eq!(ok.image_urls, ["http://a/1.png"]);
         assert_eq!(ok.filter.unwrap(), ["completed"]);
+        for ratio in ASPECT_RATIOS {
+            assert!(parse_create(&json!({"input": {"prompt": "p", "aspect_ratio": ratio}})).is_ok(), "{ratio}");
+        }
         for bad in [
             json!({}),
             json!({"input": {}}),
@@ -213,8 +271,21 @@ mod tests {
             json!({"input": {"prompt": "p", "image_input": [1]}}),
             json!({"input": {"prompt": "p"}, "webhook": "ftp://x"}),
             json!({"input": {"prompt": "p"}, "webhook_events_filter": ["done"]}),
+            json!({"input": {"prompt": "p", "aspect_ratio": "4x3"}}),
+            json!({"input": {"prompt": "p", "aspect_ratio": 1.33}}),
+            json!({"input": {"prompt": "p", "output_format": "webp"}}),
         ] {
             assert!(parse_create(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefer_wait_is_read_as_replicate_documents_it() {
+        assert_eq!(parse_prefer_wait("wait"), Ok(Some(MAX_SYNC_WAIT)));
+        assert_eq!(parse_prefer_wait("wait=5"), Ok(Some(Duration::from_secs(5))));
+        assert_eq!(parse_prefer_wait("respond-async"), Ok(None));
+        for bad in ["wait=0", "wait=61", "wait=soon"] {
+            assert!(parse_prefer_wait(bad).is_err(), "{bad}");
         }
     }
 }

@@ -27,6 +27,8 @@ pub(crate) struct Settings {
     pub base_url: String,
     pub webhook_attempts: u32,
     pub webhook_backoff: Duration,
+    /// Shortest `Cancel-After` accepted (Replicate's: 5 s).
+    pub min_cancel_after: Duration,
     pub log_requests: bool,
 }
 

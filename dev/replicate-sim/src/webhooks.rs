@@ -138,15 +138,15 @@ pub(crate) async fn deliver(sim: Arc<Sim>, job: WebhookJob) {
     }
 }
 
-/// One delivery: retried on connection errors and 5xx with doubling backoff;
-/// 2xx and 4xx end it.
+/// One delivery: retried with doubling backoff until a 2xx answer. As on
+/// Replicate, a 4xx is retried like a 5xx or no answer at all.
 async fn send_with_retries(sim: &Sim, job: &WebhookJob, first: Signed) {
     let attempts = sim.settings.webhook_attempts.max(1);
     let mut backoff = sim.settings.webhook_backoff;
     for attempt in 1..=attempts {
         let message = if attempt == 1 { first.clone() } else { first.resigned(sim) };
         let record = send_once(sim, &job.prediction_id, &job.url, &message, attempt, false).await;
-        let retry = record.status_code.is_none_or(|status| status >= 500);
+        let retry = record.status_code.is_none_or(|status| !(200..300).contains(&status));
         sim.record_delivery(record);
         if !retry || attempt == attempts {
             return;

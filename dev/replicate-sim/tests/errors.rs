@@ -146,3 +146,53 @@ async fn default_webhook_secret_is_served() {
     assert_eq!(body, json!({"key": sim.webhook_secret()}));
     assert!(sim.webhook_secret().starts_with("whsec_"));
 }
+
+/// Replicate hosts models by name: another name is 404, not a prediction.
+#[tokio::test]
+async fn a_create_for_another_model_is_404() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let response = api
+        .http
+        .post(format!("{}/v1/models/google/nano-banana-typo/predictions", api.base))
+        .bearer_auth(&api.token)
+        .json(&json!({"input": {"prompt": "p"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert!(sim.predictions().is_empty());
+}
+
+/// `Cancel-After` takes 5 s to 24 h on Replicate; the simulator's default
+/// holds a client to the same range.
+#[tokio::test]
+async fn cancel_after_outside_five_seconds_to_a_day_is_refused() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    for outside in ["4s", "300ms", "25h"] {
+        let response = api.create_raw(&json!({"input": {"prompt": "p"}}), Some(outside)).await;
+        assert_eq!(response.status(), 400, "{outside}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["detail"].as_str().unwrap().contains("Cancel-After"), "{body}");
+    }
+    for inside in ["5s", "10m", "24h"] {
+        let response = api.create_raw(&json!({"input": {"prompt": "p"}}), Some(inside)).await;
+        assert_eq!(response.status(), 201, "{inside}");
+    }
+    assert_eq!(sim.predictions().len(), 3);
+}
+
+/// nano-banana's enums: a value it does not know is a 422, not a render.
+#[tokio::test]
+async fn inputs_outside_the_models_schema_are_422() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    for input in [json!({"prompt": "p", "aspect_ratio": "4x3"}), json!({"prompt": "p", "output_format": "webp"})] {
+        let response = api.create_raw(&json!({ "input": input }), None).await;
+        assert_eq!(response.status(), 422, "{input}");
+    }
+    let response = api.create_raw(&json!({"input": {"prompt": "p", "aspect_ratio": "4:3"}}), None).await;
+    assert_eq!(response.status(), 201);
+}

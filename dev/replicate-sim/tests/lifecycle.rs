@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{encode, signature_is_valid, sim, split_image, Api, TestServer};
 use image::{GenericImageView, ImageFormat};
 use replicate_sim::{sign, Behaviour};
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn fetch_jpeg(url: &str) -> Vec<u8> {
     let response = reqwest::get(url).await.unwrap();
@@ -211,4 +211,33 @@ async fn dropping_the_handle_stops_the_server() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
     assert!(client.get(url).send().await.is_err());
+}
+
+/// Sync mode: `Prefer: wait` holds the 201 until the prediction ends, or
+/// answers it unfinished when the wait runs out.
+#[tokio::test]
+async fn prefer_wait_answers_the_finished_prediction() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let create = |prefer: &'static str| {
+        api.http
+            .post(format!("{}/v1/models/google/nano-banana/predictions", api.base))
+            .bearer_auth(&api.token)
+            .header("Prefer", prefer)
+            .json(&json!({"input": {"prompt": "p"}}))
+            .send()
+    };
+    let response = create("wait").await.unwrap();
+    assert_eq!(response.status(), 201);
+    let done: Value = response.json().await.unwrap();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["output"].is_string());
+
+    sim.set_behaviour(Behaviour { processing_ms: 5_000, ..Behaviour::default() }, Some(1));
+    let response = create("wait=1").await.unwrap();
+    assert_eq!(response.status(), 201);
+    let unfinished: Value = response.json().await.unwrap();
+    assert!(["starting", "processing"].contains(&unfinished["status"].as_str().unwrap()), "{unfinished}");
+
+    assert_eq!(create("wait=0").await.unwrap().status(), 400);
 }

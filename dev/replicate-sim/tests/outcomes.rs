@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{sim, Api, TestServer};
+use common::{sim, sim_taking_short_deadlines, Api, TestServer};
 use replicate_sim::{Behaviour, Outcome};
 use serde_json::{json, Value};
 
@@ -74,7 +74,7 @@ async fn api_cancel_stops_a_running_prediction_and_leaves_a_finished_one() {
 
 #[tokio::test]
 async fn cancel_after_deadline_cancels_a_slow_prediction() {
-    let sim = sim().await;
+    let sim = sim_taking_short_deadlines().await;
     let api = Api::new(&sim);
     let receiver = TestServer::answering(200).await;
     sim.set_behaviour(Behaviour { processing_ms: 10_000, ..Behaviour::default() }, Some(1));
@@ -97,7 +97,7 @@ async fn cancel_after_deadline_cancels_a_slow_prediction() {
 /// webhook says so.
 #[tokio::test]
 async fn a_deadline_passing_in_the_queue_aborts_the_prediction() {
-    let sim = sim().await;
+    let sim = sim_taking_short_deadlines().await;
     let api = Api::new(&sim);
     let receiver = TestServer::answering(200).await;
     sim.set_behaviour(Behaviour { queued_ms: 10_000, ..Behaviour::default() }, Some(1));
@@ -134,7 +134,7 @@ async fn hang_stays_processing_without_a_webhook_until_forced() {
 
 #[tokio::test]
 async fn hang_with_a_deadline_ends_canceled() {
-    let sim = sim().await;
+    let sim = sim_taking_short_deadlines().await;
     let api = Api::new(&sim);
     sim.set_behaviour(Behaviour::outcome(Outcome::Hang), None);
     let response = api.create_raw(&json!({"input": {"prompt": "p"}}), Some("200ms")).await;

@@ -103,15 +103,20 @@ async fn receiver_503_is_retried_with_the_same_id_until_it_succeeds() {
     assert!(sim.deliveries().iter().all(|d| d.prediction_id == created["id"]));
 }
 
+/// Replicate retries the final webhook after "a 4xx or 5xx response" alike.
 #[tokio::test]
-async fn a_4xx_answer_is_not_retried() {
-    let sim = sim().await;
+async fn a_4xx_answer_is_retried_like_a_5xx() {
+    let sim =
+        spawn(SimConfig { webhook_attempts: 3, webhook_backoff: Duration::from_millis(10), ..SimConfig::default() })
+            .await;
     let api = Api::new(&sim);
     let receiver = TestServer::answering(401).await;
     api.create(json!({"prompt": "p"}), Some(&receiver.url)).await;
-    assert_eq!(receiver.wait_for(1).await.len(), 1);
+    let hooks = receiver.wait_for(3).await;
+    assert_eq!(hooks.len(), 3);
+    assert!(hooks.iter().all(|hook| hook.header("webhook-id") == hooks[0].header("webhook-id")));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(receiver.received().len(), 3, "the configured attempts, then it gives up");
 }
 
 #[tokio::test]

@@ -13,7 +13,11 @@
 //!   streaming, so the server checks the client's SigV4 signature (header
 //!   or presigned) over exactly what the client signed. The server keeps
 //!   the objects of bucket `<b>` under its bucket `storage`, at
-//!   `v1/s3/<b>/<key>`.
+//!   `v1/s3/<b>/<key>`;
+//! - answers CORS as Supabase Storage does ([`cors`]), so a browser's
+//!   presigned upload from another origin works here as there.
+
+pub mod cors;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -68,8 +72,17 @@ impl Front {
     }
 
     /// Answers one request for a path under [`S3_PATH`] (or any other path,
-    /// with Supabase's 404).
+    /// with Supabase's 404), with Storage's CORS.
     pub async fn handle(&self, request: Request<Incoming>) -> Answer {
+        if cors::is_preflight(request.method(), request.headers()) {
+            return cors::preflight(request.headers());
+        }
+        let mut answer = self.answer(request).await;
+        cors::allow_origin(answer.headers_mut());
+        answer
+    }
+
+    async fn answer(&self, request: Request<Incoming>) -> Answer {
         let path = request.uri().path().to_owned();
         let Some(rest) = path.strip_prefix(S3_PATH).and_then(|rest| rest.strip_prefix('/')) else {
             return route_not_found(request.method().as_str(), &path);

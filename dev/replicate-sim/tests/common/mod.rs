@@ -173,6 +173,17 @@ pub async fn sim() -> SimHandle {
     spawn(SimConfig { webhook_backoff: Duration::from_millis(20), ..SimConfig::default() }).await
 }
 
+/// A simulator taking `Cancel-After` deadlines below Replicate's 5 s, for
+/// tests that reach one.
+pub async fn sim_taking_short_deadlines() -> SimHandle {
+    spawn(SimConfig {
+        webhook_backoff: Duration::from_millis(20),
+        min_cancel_after: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await
+}
+
 /// Client for the simulator's API with its token.
 pub struct Api {
     pub base: String,
