@@ -36,9 +36,24 @@ impl Services {
     /// The caller's verified identity, or the 401 that answers its absence.
     pub async fn authenticate(&self, request: &Request) -> Result<VerifiedUser, ApiError> {
         let user = self.verifier.verify_bearer(bearer_header(request)).await?;
-        crate::http::record_user(user.user_id());
+        crate::telemetry::record_user(user.user_id());
         Ok(user)
     }
+}
+
+/// Runs an HTTP function that needs no services (configuration only, such as
+/// the presets): no pool, no clients, no environment beyond the log level.
+pub async fn run_http_without_services<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(crate::http::Request) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = crate::http::Response<crate::http::Body>> + Send,
+{
+    crate::telemetry::init();
+    let handler = &handler;
+    lambda_http::run(lambda_http::service_fn(move |request| async move {
+        Ok::<_, std::convert::Infallible>(handler(request).await)
+    }))
+    .await
 }
 
 /// Runs an HTTP function on Lambda: builds the services once for the

@@ -11,9 +11,6 @@ pub use rate_limits::{RateLimit, RateLimitedAction, RateLimits};
 
 use serde::Serialize;
 
-/// Name of the collection every user gets automatically (spec section 7).
-pub const FAVORITES_NAME: &str = "My Favorites";
-
 /// A job still not terminal this long after creation has timed out.
 pub const JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
@@ -183,6 +180,5 @@ mod tests {
     #[test]
     fn theme_is_light() {
         assert_eq!(COLORS.theme, "light");
-        assert_eq!(FAVORITES_NAME, "My Favorites");
     }
 }

@@ -4,9 +4,6 @@
 
 pub mod cancel;
 pub mod complete;
-pub mod job_view;
 pub mod refresh;
 pub mod submit;
 pub mod sweep;
-
-pub use job_view::JobView;

@@ -2,6 +2,7 @@
 //! status codes, the JSON envelope, and request parsing helpers.
 
 mod error;
+pub mod list_params;
 mod request;
 mod response;
 mod route;
@@ -16,7 +17,8 @@ pub use lambda_http::{http::Method, http::StatusCode, Body, Request, Response};
 /// Runs a handler's work inside the request's log span and turns its error,
 /// if any, into the error envelope: the one place where failures become HTTP.
 /// Every log line of the request carries `request_id`, and `user_id` /
-/// `job_id` once known (see [`record_user`], [`record_job`]).
+/// `job_id` once known (see [`crate::telemetry::record_user`] and
+/// [`crate::telemetry::record_job`]).
 pub async fn respond(
     request_id: &str,
     work: impl std::future::Future<Output = Result<Response<Body>, ApiError>>,
@@ -43,14 +45,4 @@ pub async fn respond(
     }
     .instrument(span)
     .await
-}
-
-/// Puts the caller's id on every later log line of the request.
-pub fn record_user(user_id: uuid::Uuid) {
-    tracing::Span::current().record("user_id", tracing::field::display(user_id));
-}
-
-/// Puts the job's id on every later log line of the request.
-pub fn record_job(job_id: uuid::Uuid) {
-    tracing::Span::current().record("job_id", tracing::field::display(job_id));
 }

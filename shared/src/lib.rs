@@ -1,5 +1,6 @@
 //! Everything the Lambda functions share: configuration, token verification,
-//! RLS-aware database access, the HTTP envelope and the repositories.
+//! RLS-aware database access, the HTTP envelope, the repositories and the
+//! views the API answers with.
 
 pub mod app;
 pub mod auth;
@@ -12,3 +13,4 @@ pub mod replicate;
 pub mod repositories;
 pub mod storage;
 pub mod telemetry;
+pub mod views;

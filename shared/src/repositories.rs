@@ -7,7 +7,6 @@ pub mod collections;
 pub mod community;
 pub mod generation_jobs;
 pub mod pagination;
-pub mod profiles;
 pub mod rate_limits;
 pub mod renders;
 pub mod usage;

@@ -19,6 +19,10 @@ use std::time::Duration;
 pub const PUBLIC_BUCKET: &str = "public";
 pub const PRIVATE_BUCKET: &str = "private";
 
+/// Largest input photo (API.md): what `POST /uploads` presigns and submit
+/// accepts; the private bucket's `file_size_limit` (migration 033) agrees.
+pub const MAX_INPUT_BYTES: u64 = 15 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct StorageConfig {
     pub endpoint: String,

@@ -1,5 +1,7 @@
 //! Logging: JSON lines to stdout (CloudWatch), level from `RUST_LOG`
-//! (default `info`). Called once at the top of every `main`.
+//! (default `info`), set up once at the top of every `main`; and the ids
+//! recorded on a request's span (`shared::http::respond` opens it) so that
+//! every later line of the request carries them.
 
 use tracing_subscriber::EnvFilter;
 
@@ -13,4 +15,14 @@ pub fn init() {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Puts the caller's id on every later log line of the request.
+pub fn record_user(user_id: uuid::Uuid) {
+    tracing::Span::current().record("user_id", tracing::field::display(user_id));
+}
+
+/// Puts the job's id on every later log line of the request.
+pub fn record_job(job_id: uuid::Uuid) {
+    tracing::Span::current().record("job_id", tracing::field::display(job_id));
 }

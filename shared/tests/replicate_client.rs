@@ -16,6 +16,9 @@ use serde_json::json;
 use shared::replicate::{OutputPolicy, PredictionStatus, ReplicateClient, ReplicateConfig, ReplicateError};
 use uuid::Uuid;
 
+/// The `Cancel-After` the product asks for (the job timeout).
+const DEADLINE: Duration = shared::config::JOB_TIMEOUT;
+
 const TOKEN: &str = "r8_test_token";
 const WEBHOOK_URL: &str = "https://hooks.example.com/webhooks/replicate";
 const PREDICTION_ID: &str = "gm3qorzdhgbfurvjtvhg6dckhu";
@@ -67,7 +70,7 @@ async fn create_sends_path_auth_deadline_and_body() {
     let images = vec!["https://s3.example.com/private/u/inputs/a.jpg?X-Amz-Signature=s".to_string()];
 
     let client = client_for(&server);
-    let prediction = client.create_prediction(job_id, "Redesign the room", &images).await.unwrap();
+    let prediction = client.create_prediction(job_id, "Redesign the room", &images, DEADLINE).await.unwrap();
     assert_eq!(prediction.id, PREDICTION_ID);
     assert_eq!(prediction.status, PredictionStatus::Starting);
     let token = client.webhook_verifier().job_token(&job_id.to_string()).unwrap();
@@ -98,7 +101,7 @@ async fn create_sends_path_auth_deadline_and_body() {
 #[tokio::test]
 async fn create_without_images_omits_image_input() {
     let server = MockServer::start([starting()]).await;
-    client_for(&server).create_prediction(Uuid::new_v4(), "Imagine a loft", &[]).await.unwrap();
+    client_for(&server).create_prediction(Uuid::new_v4(), "Imagine a loft", &[], DEADLINE).await.unwrap();
     let input = server.requests()[0].json()["input"].clone();
     // No photo to match: the configured ratio for imagine.
     assert_eq!(input, json!({"prompt": "Imagine a loft", "aspect_ratio": "4:3", "output_format": "jpg"}));
@@ -176,7 +179,7 @@ fn throttled(seconds: u64) -> Canned {
 async fn short_rate_limit_is_retried_once() {
     let server = MockServer::start([throttled(1), starting()]).await;
     let started = Instant::now();
-    let prediction = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await.unwrap();
+    let prediction = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[], DEADLINE).await.unwrap();
     assert_eq!(prediction.status, PredictionStatus::Starting);
     assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
     let requests = server.requests();
@@ -198,7 +201,7 @@ async fn the_retry_after_header_decides_not_a_body_field() {
 async fn long_rate_limit_is_returned_without_waiting() {
     let server = MockServer::start([throttled(30), starting()]).await;
     let started = Instant::now();
-    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await;
+    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[], DEADLINE).await;
     match result {
         Err(ReplicateError::RateLimited { retry_after }) => assert_eq!(retry_after, Duration::from_secs(30)),
         other => panic!("expected RateLimited, got {other:?}"),
@@ -210,7 +213,7 @@ async fn long_rate_limit_is_returned_without_waiting() {
 #[tokio::test]
 async fn rate_limit_after_the_retry_is_returned() {
     let server = MockServer::start([throttled(1), throttled(1), starting()]).await;
-    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await;
+    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[], DEADLINE).await;
     assert!(matches!(result, Err(ReplicateError::RateLimited { .. })), "{result:?}");
     assert_eq!(server.requests().len(), 2);
 }
@@ -218,7 +221,7 @@ async fn rate_limit_after_the_retry_is_returned() {
 #[tokio::test]
 async fn server_error_is_unavailable() {
     let server = MockServer::start([Canned::new(500, "oops")]).await;
-    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await;
+    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[], DEADLINE).await;
     assert!(matches!(result, Err(ReplicateError::Unavailable(_))), "{result:?}");
 }
 
@@ -242,7 +245,7 @@ async fn invalid_input_is_rejected_with_a_redacted_detail() {
     let detail = "image_input: cannot read https://s3.example.com/private/a.jpg?X-Amz-Signature=topsecret";
     let server =
         MockServer::start([Canned::json(422, &json!({"title": "Input validation failed", "detail": detail}))]).await;
-    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[]).await;
+    let result = client_for(&server).create_prediction(Uuid::new_v4(), "p", &[], DEADLINE).await;
     match result {
         Err(ReplicateError::Rejected { status, detail }) => {
             assert_eq!(status, 422);

@@ -3,7 +3,7 @@
 
 use shared::db::DbError;
 use shared::repositories::pagination::PageRequest;
-use shared::repositories::{collections, community, generation_jobs as jobs, profiles, renders, usage, webhook_events};
+use shared::repositories::{collections, community, generation_jobs as jobs, renders, usage, webhook_events};
 use testkit::{TestApp, TestUser};
 use uuid::Uuid;
 
@@ -20,11 +20,37 @@ fn new_job(owner: Uuid) -> jobs::NewJob<'static> {
     }
 }
 
+/// Submit's insert, as its own statement.
+async fn create_job(tx: &mut shared::db::Tx, job: &jobs::NewJob<'_>) -> Result<jobs::Job, DbError> {
+    let statement = jobs::create_job_statement(job);
+    jobs::created_job(tx.query(&statement.sql, &statement.params).await?)
+}
+
 async fn service_job(app: &TestApp, user: &TestUser) -> jobs::Job {
     let mut tx = app.db.as_service().await.unwrap();
-    let job = jobs::create_job(&mut tx, &new_job(user.id)).await.unwrap();
+    let job = create_job(&mut tx, &new_job(user.id)).await.unwrap();
     tx.commit().await.unwrap();
     job
+}
+
+/// The gallery's read, as `viewer` asking for `owner`'s renders.
+async fn gallery(
+    app: &TestApp,
+    viewer: &TestUser,
+    owner: Uuid,
+    filters: &renders::RenderFilters,
+    page: &PageRequest,
+) -> shared::repositories::pagination::Page<renders::RenderListItem> {
+    let tx = app.db.as_user(&viewer.identity).await.unwrap();
+    renders::list_renders(tx, owner, filters, page).await.unwrap()
+}
+
+/// The caller's My Favorites as the toggle route gets it.
+async fn my_favorites(app: &TestApp, user: &TestUser) -> collections::Collection {
+    let mut tx = app.db.as_user(&user.identity).await.unwrap();
+    let favorites = collections::lock_and_ensure_favorites(&mut tx, user.id).await.unwrap();
+    tx.commit().await.unwrap();
+    favorites
 }
 
 /// Records a success the way completion does: render, variants, debit and
@@ -66,11 +92,11 @@ async fn the_spec_flow_job_then_success_gives_render_variants_debit_and_favorite
     let job = service_job(&app, &user).await;
     assert_eq!(job.status, jobs::JobStatus::Starting);
 
-    let mut tx = app.db.as_service().await.unwrap();
-    let job = jobs::attach_prediction(&mut tx, job.id, "pred-1").await.unwrap().unwrap();
+    let tx = app.db.as_service().await.unwrap();
+    let job = jobs::attach_prediction(tx, job.id, "pred-1").await.unwrap().unwrap();
     assert_eq!((job.status, job.prediction_id.as_deref()), (jobs::JobStatus::Processing, Some("pred-1")));
-    assert!(jobs::attach_prediction(&mut tx, job.id, "pred-2").await.unwrap().is_none(), "attached once");
-    tx.commit().await.unwrap();
+    let tx = app.db.as_service().await.unwrap();
+    assert!(jobs::attach_prediction(tx, job.id, "pred-2").await.unwrap().is_none(), "attached once");
 
     let render_id = complete(&app, &job, "msg_1", 2).await;
 
@@ -84,11 +110,23 @@ async fn the_spec_flow_job_then_success_gives_render_variants_debit_and_favorite
         variants.iter().map(|v| v.image_path.clone()).collect::<Vec<_>>(),
         vec![format!("renders/{render_id}/0.jpg"), format!("renders/{render_id}/1.jpg")]
     );
-    let (start, _) = usage::month_period(chrono::Utc::now());
-    assert_eq!(usage::get_monthly_usage(&mut tx, user.id, start).await.unwrap(), 1);
-    let favorites = collections::get_default_favorites(&mut tx).await.unwrap();
-    assert_eq!(favorites.name, "My Favorites");
     tx.commit().await.unwrap();
+    assert_eq!(my_favorites(&app, &user).await.name, "My Favorites");
+    assert_eq!(overview(&app, &user, false).await.used, 1);
+}
+
+/// `GET /usage`'s read, as the user.
+async fn overview(app: &TestApp, user: &TestUser, with_history: bool) -> usage::UsageOverview {
+    let (start, end) = usage::month_period(chrono::Utc::now());
+    let tx = app.db.as_user(&user.identity).await.unwrap();
+    usage::usage_overview(tx, user.id, start, end, with_history).await.unwrap()
+}
+
+/// `POST /favorites/toggle`'s writes, as the user.
+async fn toggle_favorite(app: &TestApp, user: &TestUser, render_id: Uuid) -> collections::ToggleOutcome {
+    let mut tx = app.db.as_user(&user.identity).await.unwrap();
+    let favorites = collections::lock_and_ensure_favorites(&mut tx, user.id).await.unwrap();
+    collections::toggle_favorite(tx, user.id, favorites.id, render_id, 500).await.unwrap()
 }
 
 #[tokio::test]
@@ -97,10 +135,9 @@ async fn one_inflight_job_per_owner_is_enforced_by_the_database() {
     let user = app.create_user().await;
     service_job(&app, &user).await;
     let mut tx = app.db.as_service().await.unwrap();
-    let error = jobs::create_job(&mut tx, &new_job(user.id)).await.unwrap_err();
+    let error = create_job(&mut tx, &new_job(user.id)).await.unwrap_err();
     assert!(error.is_unique_violation_of(jobs::INFLIGHT_INDEX), "{error:?}");
-    let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    assert!(jobs::find_inflight_job_for_user(&mut tx, user.id).await.unwrap().is_some());
+    assert!(overview(&app, &user, false).await.inflight_job_id.is_some());
 }
 
 #[tokio::test]
@@ -109,8 +146,7 @@ async fn an_idempotency_key_is_unique_per_owner() {
     let user = app.create_user().await;
     let key = Uuid::new_v4();
     let mut tx = app.db.as_service().await.unwrap();
-    let job =
-        jobs::create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap();
+    let job = create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap();
     jobs::set_job_status(&mut tx, job.id, &jobs::Transition::Failed { error: "upstream refused" })
         .await
         .unwrap()
@@ -119,7 +155,7 @@ async fn an_idempotency_key_is_unique_per_owner() {
     // Even with the first job finished, the key cannot make a second one.
     let mut tx = app.db.as_service().await.unwrap();
     let error =
-        jobs::create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap_err();
+        create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap_err();
     assert!(error.is_unique_violation_of(jobs::IDEMPOTENCY_INDEX), "{error:?}");
     let mut tx = app.db.as_service().await.unwrap();
     assert_eq!(jobs::get_job_by_idempotency_key(&mut tx, user.id, key).await.unwrap().unwrap().id, job.id);
@@ -219,9 +255,7 @@ async fn gallery_pages_walk_every_render_once_in_order_despite_equal_timestamps(
     let mut seen = Vec::new();
     let mut page = PageRequest { limit: 7, after: None };
     loop {
-        let mut tx = app.db.as_user(&user.identity).await.unwrap();
-        let result = renders::list_renders(&mut tx, user.id, &renders::RenderFilters::default(), &page).await.unwrap();
-        tx.commit().await.unwrap();
+        let result = gallery(&app, &user, user.id, &renders::RenderFilters::default(), &page).await;
         seen.extend(result.items.iter().map(|item| (item.render.created_at, item.render.id)));
         match result.next_cursor {
             Some(cursor) => page.after = Some(cursor),
@@ -234,10 +268,8 @@ async fn gallery_pages_walk_every_render_once_in_order_despite_equal_timestamps(
     expected.dedup();
     assert_eq!(seen, expected, "strictly descending by (created_at, id): no repeats, no gaps");
 
-    let mut tx = app.db.as_user(&user.identity).await.unwrap();
     let filters = renders::RenderFilters { style: Some("modern".into()), ..Default::default() };
-    let modern =
-        renders::list_renders(&mut tx, user.id, &filters, &PageRequest { limit: 100, after: None }).await.unwrap();
+    let modern = gallery(&app, &user, user.id, &filters, &PageRequest { limit: 100, after: None }).await;
     assert_eq!(modern.items.len(), 100);
     assert!(modern.items.iter().all(|i| i.render.style.as_deref() == Some("modern")));
 }
@@ -250,21 +282,21 @@ async fn gallery_items_carry_cover_count_and_favorite_without_leaking_others() {
     let (_, render_id) = app.seed_render(&user, 3).await;
     let (_, others_render) = app.seed_render(&other, 1).await;
 
-    let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    assert_eq!(collections::toggle_favorite(&mut tx, user.id, render_id).await.unwrap(), Some(true));
-    assert_eq!(collections::toggle_favorite(&mut tx, user.id, others_render).await.unwrap(), None);
-    let page = renders::list_renders(&mut tx, user.id, &Default::default(), &PageRequest::default()).await.unwrap();
+    assert_eq!(toggle_favorite(&app, &user, render_id).await, collections::ToggleOutcome::Toggled(true));
+    assert_eq!(toggle_favorite(&app, &user, others_render).await, collections::ToggleOutcome::RenderNotFound);
+    let page = gallery(&app, &user, user.id, &Default::default(), &PageRequest::default()).await;
     assert_eq!(page.items.len(), 1);
     let item = &page.items[0];
     assert_eq!(item.variant_count, 3);
     assert!(item.is_favorite);
     assert_eq!(item.cover_image_path.as_deref(), Some(format!("renders/{render_id}/0.jpg").as_str()));
     // Even naming another owner's id, the caller sees nothing of theirs.
-    let leaked = renders::list_renders(&mut tx, other.id, &Default::default(), &PageRequest::default()).await.unwrap();
+    let leaked = gallery(&app, &user, other.id, &Default::default(), &PageRequest::default()).await;
     assert!(leaked.items.is_empty());
+    let mut tx = app.db.as_user(&user.identity).await.unwrap();
     assert!(renders::get_render(&mut tx, others_render, other.id).await.unwrap().is_none());
-    assert_eq!(collections::toggle_favorite(&mut tx, user.id, render_id).await.unwrap(), Some(false));
     tx.commit().await.unwrap();
+    assert_eq!(toggle_favorite(&app, &user, render_id).await, collections::ToggleOutcome::Toggled(false));
 }
 
 #[tokio::test]
@@ -291,30 +323,38 @@ async fn collections_crud_with_my_favorites_protected() {
     let app = TestApp::spawn().await;
     let user = app.create_user().await;
     let (_, render_id) = app.seed_render(&user, 1).await;
+    let tx = app.db.as_user(&user.identity).await.unwrap();
+    let collections::CreateOutcome::Created(kitchen) =
+        collections::create_collection(tx, user.id, "Kitchen", 100).await.unwrap()
+    else {
+        panic!("not created")
+    };
+    let favorites = my_favorites(&app, &user).await;
     let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    let kitchen = collections::create_collection(&mut tx, user.id, "Kitchen").await.unwrap();
     assert!(collections::add_to_collection(&mut tx, kitchen.id, render_id).await.unwrap());
     assert!(!collections::add_to_collection(&mut tx, kitchen.id, render_id).await.unwrap(), "idempotent");
     let renamed = collections::rename_collection(&mut tx, kitchen.id, user.id, "Kitchens").await.unwrap().unwrap();
     assert_eq!(renamed.name, "Kitchens");
-    let favorites = collections::get_default_favorites(&mut tx).await.unwrap();
     assert!(collections::rename_collection(&mut tx, favorites.id, user.id, "Nope").await.unwrap().is_none());
     assert!(!collections::delete_collection(&mut tx, favorites.id, user.id).await.unwrap());
 
-    let list = collections::list_collections(&mut tx, user.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let list = collections::list_collections(app.db.as_user(&user.identity).await.unwrap(), user.id).await.unwrap();
     assert_eq!(list.len(), 2);
     assert!(list[0].collection.is_default_favorites, "My Favorites first");
     assert_eq!((list[1].item_count, list[1].cover_image_path.clone()), (1, Some(format!("renders/{render_id}/0.jpg"))));
-    assert_eq!(collections::list_collection_items(&mut tx, kitchen.id).await.unwrap(), vec![render_id]);
-    assert_eq!(collections::count_collections(&mut tx, user.id).await.unwrap(), 2);
+    let in_kitchen = renders::RenderFilters { collection_id: Some(kitchen.id), ..Default::default() };
+    let items = gallery(&app, &user, user.id, &in_kitchen, &PageRequest::default()).await;
+    assert_eq!(items.items.iter().map(|item| item.render.id).collect::<Vec<_>>(), vec![render_id]);
+    let mut tx = app.db.as_user(&user.identity).await.unwrap();
 
     assert!(collections::remove_from_collection(&mut tx, kitchen.id, render_id).await.unwrap());
     assert!(!collections::remove_from_collection(&mut tx, kitchen.id, render_id).await.unwrap());
     assert!(collections::delete_collection(&mut tx, kitchen.id, user.id).await.unwrap());
     tx.commit().await.unwrap();
 
-    let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    let error = collections::create_collection(&mut tx, user.id, "   ").await.unwrap_err();
+    let tx = app.db.as_user(&user.identity).await.unwrap();
+    let error = collections::create_collection(tx, user.id, "   ", 100).await.unwrap_err();
     assert!(matches!(error, DbError::CheckViolation { .. }), "{error:?}");
 }
 
@@ -323,12 +363,7 @@ async fn missing_my_favorites_comes_back_once() {
     let app = TestApp::spawn().await;
     let user = app.create_user().await;
     app.admin().execute("delete from public.collections where owner_id = $1", &[&user.id]).await.unwrap();
-    let calls = (0..8).map(|_| async {
-        let mut tx = app.db.as_user(&user.identity).await.unwrap();
-        let favorites = collections::get_default_favorites(&mut tx).await.unwrap();
-        tx.commit().await.unwrap();
-        favorites.id
-    });
+    let calls = (0..8).map(|_| async { my_favorites(&app, &user).await.id });
     let ids = futures_util::future::join_all(calls).await;
     assert!(ids.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(app.count(&format!("public.collections where owner_id = '{}'", user.id)).await, 1);
@@ -349,14 +384,11 @@ async fn usage_counts_this_month_only_and_the_ledger_lists_the_period() {
         )
         .await
         .unwrap();
-    let (start, end) = usage::month_period(chrono::Utc::now());
-    let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    assert_eq!(usage::get_monthly_usage(&mut tx, user.id, start).await.unwrap(), 1);
-    let ledger = usage::list_ledger(&mut tx, user.id, start, end).await.unwrap();
-    assert_eq!(ledger.len(), 1);
-    assert_eq!(ledger[0].meta.as_ref().unwrap()["jobId"], job_now.to_string());
-    let profile = profiles::get_profile(&mut tx, user.id).await.unwrap().unwrap();
-    assert!(!profile.has_access);
+    let overview = overview(&app, &user, true).await;
+    assert_eq!(overview.used, 1);
+    assert_eq!(overview.history.len(), 1);
+    assert_eq!(overview.history[0].meta.as_ref().unwrap()["jobId"], job_now.to_string());
+    assert!(!overview.has_access);
 }
 
 #[tokio::test]
@@ -380,8 +412,7 @@ async fn community_lists_published_items_in_order_with_the_cover_image_only() {
         ))
         .await
         .unwrap();
-    let mut tx = app.db.as_anon().await.unwrap();
-    let feed = community::list_community(&mut tx).await.unwrap();
+    let feed = community::list_community(app.db.as_anon().await.unwrap()).await.unwrap();
     let titles: Vec<&str> = feed.iter().map(|c| c.title.as_str()).collect();
     // "Regular" is published but has no items: an empty shelf is not shown.
     assert_eq!(titles, vec!["Featured"]);

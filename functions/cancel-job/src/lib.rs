@@ -1,8 +1,9 @@
 //! `POST /api/v1/generations/{id}/cancel`.
 
 use shared::app::Services;
-use shared::flows::{cancel, JobView};
+use shared::flows::cancel;
 use shared::http::{self, allow, api_segments, path_uuid, ApiError, Body, CacheControl, Method, Request, Response};
+use shared::views::JobView;
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
     let request_id = http::request_id(&request);

@@ -22,9 +22,7 @@ pub async fn toggle(
     // one after the other, each answering the state it left) and keeps the
     // cap; My Favorites is recreated if it is somehow missing.
     let favorites = repo::lock_and_ensure_favorites(&mut tx, owner_id).await?;
-    let outcome =
-        repo::toggle_favorite_checked_and_commit(tx, owner_id, favorites.id, render_id, MAX_ITEMS_PER_COLLECTION)
-            .await?;
+    let outcome = repo::toggle_favorite(tx, owner_id, favorites.id, render_id, MAX_ITEMS_PER_COLLECTION).await?;
     let is_favorite = match outcome {
         ToggleOutcome::Toggled(is_favorite) => is_favorite,
         // Another user's render is not found, as a missing one.

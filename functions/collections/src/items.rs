@@ -1,12 +1,12 @@
 //! The renders of a collection: a page of them, adding one, removing one.
 
 use crate::MAX_ITEMS_PER_COLLECTION;
-use renders::query;
-use renders::views::RenderPageView;
 use shared::app::Services;
 use shared::auth::VerifiedUser;
+use shared::http::list_params;
 use shared::http::{self, ApiError, Body, CacheControl, ErrorCode, Request, Response};
 use shared::repositories::{collections as repo, renders as render_repo};
+use shared::views::RenderPageView;
 use uuid::Uuid;
 
 /// Render items exactly as `GET /renders` pages them (newest render first,
@@ -18,12 +18,12 @@ pub async fn list(
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let page = query::page(request)?;
-    let filters = query::filters(request, false)?;
+    let page = list_params::page(request)?;
+    let filters = list_params::filters(request, false)?;
     let tx = services.db.as_user(user).await?;
     // Unlike the gallery's filter, a collection named in the path is asked
     // about: someone else's is not found, as a missing one.
-    let found = render_repo::list_collection_renders_and_commit(tx, user.user_id(), id, &filters, &page)
+    let found = render_repo::list_collection_renders(tx, user.user_id(), id, &filters, &page)
         .await?
         .ok_or_else(|| ApiError::not_found("collection"))?;
     Ok(http::ok(request_id, &RenderPageView::new(&found, &services.storage), CacheControl::PrivateNoStore))

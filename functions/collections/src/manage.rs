@@ -19,7 +19,7 @@ pub async fn list(services: &Services, user: &VerifiedUser, request_id: &str) ->
     let tx = services.db.as_user(user).await?;
     // A user who somehow lacks My Favorites gets it back here, once, however
     // many requests race (the database function converges on one row).
-    let collections = repo::list_collections_ensuring_favorites_and_commit(tx, user.user_id()).await?;
+    let collections = repo::list_collections(tx, user.user_id()).await?;
     let items = collections.iter().map(|summary| CollectionView::new(summary, &services.storage)).collect();
     Ok(http::ok(request_id, &CollectionListView { items }, CacheControl::PrivateNoStore))
 }
@@ -34,7 +34,7 @@ pub async fn create(
     let owner_id = user.user_id();
     let mut tx = services.db.as_user(user).await?;
     repo::lock_owner_collections(&mut tx, owner_id).await?;
-    let collection = match repo::create_collection_checked_and_commit(tx, owner_id, &name, MAX_COLLECTIONS).await? {
+    let collection = match repo::create_collection(tx, owner_id, &name, MAX_COLLECTIONS).await? {
         CreateOutcome::Created(collection) => collection,
         CreateOutcome::TooMany => return Err(too_many()),
         CreateOutcome::NameTaken => return Err(name_taken()),

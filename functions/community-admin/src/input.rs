@@ -166,7 +166,7 @@ fn apply_settings(fields: &mut Fields) -> Option<Option<ApplySettings>> {
     };
     let mode = match text("mode") {
         Ok(None) => Err("is required"),
-        Ok(Some(id)) => Mode::parse(id).ok_or("must be one of redesign, staging, compose, imagine"),
+        Ok(Some(id)) => Mode::parse(id).ok_or(Mode::EXPECTED),
         Err(message) => Err(message),
     };
     let room_type =

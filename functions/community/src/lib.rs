@@ -28,6 +28,6 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     }
     // Anonymous even when a token is sent: everyone gets the same page.
     let tx = services.db.as_anon().await?;
-    let collections = community::list_community_and_commit(tx).await?;
+    let collections = community::list_community(tx).await?;
     Ok(http::ok(request_id, &CommunityView::new(&collections, &services.storage), CACHE))
 }

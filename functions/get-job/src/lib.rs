@@ -4,9 +4,9 @@
 use shared::app::Services;
 use shared::auth::VerifiedUser;
 use shared::flows::refresh::{refresh_if_stale, Refreshed};
-use shared::flows::JobView;
 use shared::http::{self, allow, api_segments, path_uuid, ApiError, Body, CacheControl, Method, Request, Response};
 use shared::repositories::generation_jobs as jobs;
+use shared::views::JobView;
 use uuid::Uuid;
 
 use jobs::JobWithOutputs;
@@ -24,7 +24,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
         }
         _ => return Err(ApiError::not_found("route")),
     };
-    http::record_job(job_id);
+    shared::telemetry::record_job(job_id);
     let user = services.authenticate(request).await?;
     let (mut job, mut render_id, mut variants) = read_job(services, &user, job_id).await?;
     if !job.status.is_terminal() {
@@ -45,6 +45,6 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
 /// not found.
 async fn read_job(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Result<JobWithOutputs, ApiError> {
     let tx = services.db.as_user(user).await?;
-    let found = jobs::get_job_with_outputs_and_commit(tx, job_id).await?;
+    let found = jobs::get_job_with_outputs(tx, job_id).await?;
     found.ok_or_else(|| ApiError::not_found("generation"))
 }

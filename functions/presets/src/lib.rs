@@ -5,7 +5,6 @@
 //! Prompt seeds stay server-side (`Preset` skips them when serialized).
 
 use serde::Serialize;
-use shared::app::Services;
 use shared::config::{Colors, Defaults, Mode, Preset, COLORS, DEFAULTS, ROOM_TYPES, STYLES};
 use shared::http::{self, allow, api_segments, ApiError, Body, CacheControl, Method, Request, Response};
 
@@ -40,7 +39,7 @@ impl PresetsView {
     }
 }
 
-pub async fn handle(_services: &Services, request: Request) -> Response<Body> {
+pub async fn handle(request: Request) -> Response<Body> {
     let request_id = http::request_id(&request);
     http::respond(&request_id, route(&request, &request_id)).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_http(presets::handle).await
+    shared::app::run_http_without_services(presets::handle).await
 }

@@ -6,7 +6,7 @@ use testkit::stack::json;
 use testkit::TestStack;
 
 async fn get(stack: &TestStack, method: &str, token: Option<&str>) -> (u16, Value, String) {
-    let response = presets::handle(&stack.services, stack.request(method, "/presets", token, None)).await;
+    let response = presets::handle(stack.request(method, "/presets", token, None)).await;
     let cache = response.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     (response.status().as_u16(), json(&response), cache)
 }
@@ -69,6 +69,6 @@ async fn other_methods_are_405_and_other_paths_404() {
         assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED");
         assert_eq!(cache, "private, no-store", "errors are not cached publicly");
     }
-    let response = presets::handle(&stack.services, stack.request("GET", "/presets/extra", None, None)).await;
+    let response = presets::handle(stack.request("GET", "/presets/extra", None, None)).await;
     assert_eq!(response.status(), 404);
 }

@@ -35,8 +35,7 @@ pub async fn delete(
     let tx = services.db.as_user(user).await?;
     // Another user's render and a missing one look the same: not found, and
     // nothing of theirs is touched.
-    let detail =
-        renders::get_render_detail_and_commit(tx, id, owner_id).await?.ok_or_else(|| ApiError::not_found("render"))?;
+    let detail = renders::get_render_detail(tx, id, owner_id).await?.ok_or_else(|| ApiError::not_found("render"))?;
     let keys = detail.object_keys();
     delete_objects(services, &keys).await?;
 

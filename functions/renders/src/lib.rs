@@ -1,14 +1,10 @@
 //! Route group `renders` (API.md): the caller's gallery, one render with all
-//! its variants, and deleting a render with its stored images.
-//!
-//! `query` and `views` are public because `collections` serves the same
-//! paged render items for `GET /collections/{id}/items`: one definition of
-//! the item shape and of the list parameters for both routes.
+//! its variants, and deleting a render with its stored images. The item
+//! shapes (`shared::views`) and list parameters (`shared::http::list_params`)
+//! are shared with `GET /collections/{id}/items`.
 
 mod delete;
-pub mod query;
 mod read;
-pub mod views;
 
 use shared::app::Services;
 use shared::http::{self, allow, api_segments, path_uuid, ApiError, Body, Method, Request, Response};

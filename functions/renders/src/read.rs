@@ -1,12 +1,12 @@
 //! `GET /renders` and `GET /renders/{id}`: reads as the caller, each one
 //! statement committed in the same flight (one database round trip).
 
-use crate::query;
-use crate::views::{RenderDetailView, RenderPageView};
 use shared::app::Services;
 use shared::auth::VerifiedUser;
+use shared::http::list_params;
 use shared::http::{self, ApiError, Body, CacheControl, Request, Response};
 use shared::repositories::renders;
+use shared::views::{RenderDetailView, RenderPageView};
 use uuid::Uuid;
 
 pub async fn list(
@@ -15,12 +15,12 @@ pub async fn list(
     request: &Request,
     request_id: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let page = query::page(request)?;
+    let page = list_params::page(request)?;
     // A collection of another user needs no check: RLS hides its items, so
     // the filter simply matches nothing.
-    let filters = query::filters(request, true)?;
+    let filters = list_params::filters(request, true)?;
     let tx = services.db.as_user(user).await?;
-    let found = renders::list_renders_and_commit(tx, user.user_id(), &filters, &page).await?;
+    let found = renders::list_renders(tx, user.user_id(), &filters, &page).await?;
     Ok(http::ok(request_id, &RenderPageView::new(&found, &services.storage), CacheControl::PrivateNoStore))
 }
 
@@ -32,8 +32,7 @@ pub async fn get(
 ) -> Result<Response<Body>, ApiError> {
     let tx = services.db.as_user(user).await?;
     // Another user's render and a missing one look the same: not found.
-    let detail = renders::get_render_detail_and_commit(tx, id, user.user_id())
-        .await?
-        .ok_or_else(|| ApiError::not_found("render"))?;
+    let detail =
+        renders::get_render_detail(tx, id, user.user_id()).await?.ok_or_else(|| ApiError::not_found("render"))?;
     Ok(http::ok(request_id, &RenderDetailView::new(&detail, &services.storage), CacheControl::PrivateNoStore))
 }

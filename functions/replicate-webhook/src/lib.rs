@@ -61,14 +61,11 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     let bound_to_job = http::query_param(request, "jobToken")
         .is_some_and(|token| services.replicate.webhook_verifier().job_token_matches(&job_id.to_string(), &token));
     let source = Source::Webhook { delivery_id, bound_to_job };
-    match complete::complete(services, job_id, &prediction, source).await {
-        Ok(Outcome::Ignored(reason)) => Ok(answer(request_id, false, reason)),
-        Ok(outcome) => Ok(answer(request_id, true, &format!("{outcome:?}"))),
-        Err(error) => {
-            tracing::warn!(%error, %job_id, "webhook will be retried");
-            Err(ApiError::unavailable())
-        }
-    }
+    // A completion not recorded answers 503 (`ApiError::from`), so Replicate retries.
+    Ok(match complete::complete(services, job_id, &prediction, source).await? {
+        Outcome::Ignored(reason) => answer(request_id, false, reason),
+        outcome => answer(request_id, true, &format!("{outcome:?}")),
+    })
 }
 
 fn answer(request_id: &str, handled: bool, outcome: &str) -> Response<Body> {

@@ -2,10 +2,10 @@
 
 use shared::app::Services;
 use shared::flows::submit::{self, SubmitOutcome, SubmitRequest};
-use shared::flows::JobView;
 use shared::http::{
     self, allow, api_segments, path_uuid, ApiError, Body, CacheControl, Method, Request, Response, StatusCode,
 };
+use shared::views::JobView;
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
     let request_id = http::request_id(&request);

@@ -6,12 +6,10 @@ use shared::app::Services;
 use shared::config::RateLimitedAction;
 use shared::http::{self, allow, api_segments, ApiError, Body, CacheControl, Method, Request, Response};
 use shared::repositories::rate_limits;
-use shared::storage::{ImageType, InputPath, PRIVATE_BUCKET};
+use shared::storage::{ImageType, InputPath, MAX_INPUT_BYTES, PRIVATE_BUCKET};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Largest upload accepted (API.md).
-pub const MAX_UPLOAD_BYTES: u64 = 15 * 1024 * 1024;
 /// How long the client has to start the upload.
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
@@ -49,12 +47,12 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     let body: UploadRequest = http::json_body(request)?;
     let image_type = ImageType::from_content_type(&body.content_type)
         .ok_or_else(|| ApiError::invalid_field("contentType", "must be image/jpeg, image/png or image/webp"))?;
-    if body.size_bytes == 0 || body.size_bytes > MAX_UPLOAD_BYTES {
+    if body.size_bytes == 0 || body.size_bytes > MAX_INPUT_BYTES {
         return Err(ApiError::invalid_field("sizeBytes", "must be between 1 byte and 15 MiB"));
     }
     let limit = services.env.rate_limits.of(RateLimitedAction::Upload);
     let tx = services.db.as_user(&user).await?;
-    if let Some(wait) = rate_limits::take_caller_token_and_commit(tx, RateLimitedAction::Upload, &limit).await? {
+    if let Some(wait) = rate_limits::take_caller_token(tx, RateLimitedAction::Upload, &limit).await? {
         return Err(ApiError::rate_limited("too many uploads; please wait a moment", wait));
     }
     let path = InputPath::new(user.user_id(), image_type);

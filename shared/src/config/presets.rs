@@ -19,6 +19,9 @@ pub enum Mode {
 impl Mode {
     pub const ALL: [Mode; 4] = [Mode::Redesign, Mode::Staging, Mode::Compose, Mode::Imagine];
 
+    /// What a validation error says of a mode that is not one of [`Mode::ALL`].
+    pub const EXPECTED: &'static str = "must be one of redesign, staging, compose, imagine";
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Redesign => "redesign",
@@ -109,6 +112,8 @@ mod tests {
             assert_eq!(Mode::parse(mode.as_str()), Some(mode));
         }
         assert_eq!(Mode::parse("Redesign"), None);
+        let ids: Vec<&str> = Mode::ALL.iter().map(|mode| mode.as_str()).collect();
+        assert_eq!(Mode::EXPECTED, format!("must be one of {}", ids.join(", ")));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::repositories::rate_limits;
 use uuid::Uuid;
 
 pub async fn cancel(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Result<Job, ApiError> {
-    crate::http::record_job(job_id);
+    crate::telemetry::record_job(job_id);
     // Read as the user (someone else's job is simply not found), in the same
     // flight as the caller's cancel rate-limit token.
     let action = RateLimitedAction::Cancel.as_str();

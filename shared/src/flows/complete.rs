@@ -67,7 +67,7 @@ pub async fn complete(
     prediction: &Prediction,
     source: Source<'_>,
 ) -> Result<Outcome, CompleteError> {
-    crate::http::record_job(job_id);
+    crate::telemetry::record_job(job_id);
     let (delivery_id, bound_to_job) = match source {
         Source::Webhook { delivery_id, bound_to_job } => (Some(delivery_id), bound_to_job),
         // We fetched this prediction by the id the job records.

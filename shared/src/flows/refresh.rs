@@ -33,7 +33,7 @@ fn age(job: &Job) -> Duration {
 /// the job as it is (the next call tries again); they are not the caller's
 /// problem.
 pub async fn refresh_if_stale(services: &Services, job: &Job) -> Result<Refreshed, crate::db::DbError> {
-    crate::http::record_job(job.id);
+    crate::telemetry::record_job(job.id);
     if job.status.is_terminal() || age(job) < STALE_AFTER {
         return Ok(Refreshed::Unchanged);
     }

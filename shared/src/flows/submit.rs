@@ -9,20 +9,18 @@
 
 use crate::app::Services;
 use crate::auth::VerifiedUser;
-use crate::config::{self, Mode, RateLimitedAction};
+use crate::config::{self, Mode, RateLimitedAction, JOB_TIMEOUT};
 use crate::db::DbError;
 use crate::http::{ApiError, ErrorCode};
 use crate::prompt::{build_prompt, MAX_USER_TEXT_CHARS};
 use crate::replicate::ReplicateError;
 use crate::repositories::generation_jobs::{self as jobs, Job, NewJob, Transition};
 use crate::repositories::usage;
-use crate::storage::{ImageType, InputPath, InputPathError, PRIVATE_BUCKET};
+use crate::storage::{ImageType, InputPath, InputPathError, MAX_INPUT_BYTES, PRIVATE_BUCKET};
 use serde::Deserialize;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Largest input image accepted (API.md).
-pub const MAX_INPUT_BYTES: u64 = 15 * 1024 * 1024;
 /// Replicate reads inputs through presigned GETs that outlive the job timeout.
 pub const INPUT_URL_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 
@@ -58,8 +56,7 @@ pub enum SubmitOutcome {
 
 /// Checks everything that needs no I/O. Errors name the field.
 pub fn validate(request: &SubmitRequest, owner: Uuid) -> Result<ValidSubmission, ApiError> {
-    let mode = Mode::parse(&request.mode)
-        .ok_or_else(|| ApiError::invalid_field("mode", "must be one of redesign, staging, compose, imagine"))?;
+    let mode = Mode::parse(&request.mode).ok_or_else(|| ApiError::invalid_field("mode", Mode::EXPECTED))?;
     let room_type = preset(request.room_type.as_deref(), config::room_type, "roomType")?;
     let style = preset(request.style.as_deref(), config::style, "style")?;
     let prompt = request.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
@@ -141,8 +138,7 @@ fn same_request(job: &Job, submission: &ValidSubmission) -> bool {
 }
 
 async fn replay(services: &Services, job_id: Uuid, submission: &ValidSubmission) -> Result<SubmitOutcome, ApiError> {
-    let tx = services.db.as_service().await?;
-    let mut tx = tx;
+    let mut tx = services.db.as_service().await?;
     let job = jobs::get_job_by_id(&mut tx, job_id).await?.ok_or_else(ApiError::internal)?;
     tx.commit().await?;
     if same_request(&job, submission) {
@@ -263,23 +259,23 @@ fn limit_exceeded(plan: &crate::config::Plan, used: i64) -> ApiError {
 /// Presigns the inputs, builds the prompt and creates the prediction; on any
 /// refusal the job ends `failed` with a message for the user.
 pub async fn start_prediction(services: &Services, job: Job, submission: &ValidSubmission) -> Result<Job, ApiError> {
-    crate::http::record_job(job.id);
+    crate::telemetry::record_job(job.id);
     let mut urls = Vec::with_capacity(submission.inputs.len());
     for input in &submission.inputs {
         match services.storage.presign_get(PRIVATE_BUCKET, &input.bucket_key(), INPUT_URL_LIFETIME).await {
             Ok(url) => urls.push(url),
             Err(error) => {
-                tracing::warn!(%error, "presigning an input failed");
+                let refusal = ApiError::from(error);
                 fail_job(services, job.id, "storage was unavailable; please try again").await?;
-                return Err(ApiError::unavailable().with_details(serde_json::json!({ "jobId": job.id })));
+                return Err(refusal.with_details(serde_json::json!({ "jobId": job.id })));
             }
         }
     }
     let prompt = build_prompt(submission.mode, submission.room_type, submission.style, submission.prompt.as_deref());
-    match services.replicate.create_prediction(job.id, &prompt, &urls).await {
+    match services.replicate.create_prediction(job.id, &prompt, &urls, JOB_TIMEOUT).await {
         Ok(prediction) => {
             let tx = services.db.as_service().await?;
-            match jobs::attach_prediction_and_commit(tx, job.id, &prediction.id).await? {
+            match jobs::attach_prediction(tx, job.id, &prediction.id).await? {
                 Some(attached) if !attached.status.is_terminal() => Ok(attached),
                 // The job ended while Replicate was creating the prediction
                 // (its owner canceled it, or it timed out). Its result would
@@ -292,16 +288,11 @@ pub async fn start_prediction(services: &Services, job: Job, submission: &ValidS
             }
         }
         Err(error) => {
-            let (code, message) = match &error {
-                ReplicateError::RateLimited { .. } => {
-                    (ErrorCode::RateLimited, "the image service is busy; please try again in a moment")
-                }
-                ReplicateError::Rejected { .. } => (ErrorCode::UpstreamError, "the image service refused this request"),
-                _ => (ErrorCode::UpstreamError, "the image service is unavailable; please try again"),
-            };
             tracing::warn!(%error, job_id = %job.id, "creating the prediction failed");
-            fail_job(services, job.id, message).await?;
-            Err(ApiError::new(code, message).with_details(serde_json::json!({ "jobId": job.id })))
+            // The job keeps the words the caller is given.
+            let refusal = ApiError::from(&error);
+            fail_job(services, job.id, &refusal.message).await?;
+            Err(refusal.with_details(serde_json::json!({ "jobId": job.id })))
         }
     }
 }

@@ -172,6 +172,34 @@ impl From<crate::storage::StorageError> for ApiError {
     }
 }
 
+/// Replicate failed to start or read a prediction: the caller is told what it
+/// can do about it (wait, or try again), never Replicate's own text.
+impl From<&crate::replicate::ReplicateError> for ApiError {
+    fn from(error: &crate::replicate::ReplicateError) -> Self {
+        use crate::replicate::ReplicateError;
+        match error {
+            ReplicateError::RateLimited { .. } => {
+                ApiError::new(ErrorCode::RateLimited, "the image service is busy; please try again in a moment")
+            }
+            ReplicateError::Rejected { .. } => {
+                ApiError::new(ErrorCode::UpstreamError, "the image service refused this request")
+            }
+            ReplicateError::NotFound | ReplicateError::Unavailable(_) | ReplicateError::InvalidResponse(_) => {
+                ApiError::new(ErrorCode::UpstreamError, "the image service is unavailable; please try again")
+            }
+        }
+    }
+}
+
+/// A completion that could not be recorded: 503, so that Replicate (or the
+/// next poll) delivers it again.
+impl From<crate::flows::complete::CompleteError> for ApiError {
+    fn from(error: crate::flows::complete::CompleteError) -> Self {
+        tracing::warn!(%error, "completion not recorded; it will come again");
+        ApiError::unavailable()
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match &error {

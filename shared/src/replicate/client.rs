@@ -13,10 +13,10 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::config::{ModelInputs, ReplicateConfig};
+use super::error::ReplicateError;
 use super::prediction::Prediction;
-use super::responses::{read_prediction, request_failure, retry_after, ReplicateError};
+use super::responses::{read_prediction, request_failure, retry_after};
 use super::webhook::WebhookVerifier;
-use crate::config::JOB_TIMEOUT;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const API_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,13 +77,14 @@ impl ReplicateClient {
     }
 
     /// Starts a prediction of the model for `job_id`. Replicate calls the
-    /// webhook once, when it completes, and cancels it itself when it runs past
-    /// the job timeout.
+    /// webhook once, when it completes, and cancels it itself once `deadline`
+    /// has passed (its `Cancel-After`).
     pub async fn create_prediction(
         &self,
         job_id: Uuid,
         prompt: &str,
         image_urls: &[String],
+        deadline: Duration,
     ) -> Result<Prediction, ReplicateError> {
         let config = &self.inner.config;
         let url = format!("{}/v1/models/{}/predictions", config.api_url, config.model);
@@ -98,7 +99,7 @@ impl ReplicateClient {
             image_urls,
             &config.model_inputs,
         );
-        let cancel_after = cancel_after_header(JOB_TIMEOUT);
+        let cancel_after = cancel_after_header(deadline);
         let prediction = self
             .send_with_one_retry("create prediction", || {
                 self.authorized(self.inner.http.post(&url)).header("Cancel-After", &cancel_after).json(&body)
@@ -193,9 +194,10 @@ fn webhook_url_for_job(webhook_url: &str, job_id: Uuid, job_token: &str) -> Stri
     format!("{webhook_url}{separator}jobId={job_id}&jobToken={job_token}")
 }
 
-/// A Go-style duration, as Replicate's `Cancel-After` takes it: `10m`.
+/// A Go-style duration, as Replicate's `Cancel-After` takes it: `10m`,
+/// held to the 5 s to 24 h Replicate accepts.
 fn cancel_after_header(timeout: Duration) -> String {
-    let seconds = timeout.as_secs().max(1);
+    let seconds = timeout.as_secs().clamp(5, 24 * 3600);
     if seconds.is_multiple_of(60) {
         format!("{}m", seconds / 60)
     } else {
@@ -209,8 +211,11 @@ mod tests {
 
     #[test]
     fn cancel_after_matches_the_job_timeout() {
-        assert_eq!(cancel_after_header(JOB_TIMEOUT), "10m");
+        assert_eq!(cancel_after_header(Duration::from_secs(600)), "10m");
         assert_eq!(cancel_after_header(Duration::from_secs(90)), "90s");
+        // Replicate takes 5 s to 24 h.
+        assert_eq!(cancel_after_header(Duration::from_secs(1)), "5s");
+        assert_eq!(cancel_after_header(Duration::from_secs(48 * 3600)), "1440m");
     }
 
     #[test]

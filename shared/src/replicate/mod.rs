@@ -11,6 +11,7 @@
 
 mod client;
 mod config;
+mod error;
 mod outputs;
 mod prediction;
 mod responses;
@@ -18,9 +19,9 @@ mod webhook;
 
 pub use client::ReplicateClient;
 pub use config::{ModelInputs, OutputPolicy, ReplicateConfig};
+pub use error::ReplicateError;
 pub use outputs::OutputError;
 pub use prediction::{parse_prediction, Prediction, PredictionStatus};
-pub use responses::ReplicateError;
 pub use webhook::{WebhookError, WebhookVerifier};
 
 /// A URL as it may appear in a log line: scheme, host, port and path, without

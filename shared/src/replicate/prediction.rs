@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::responses::ReplicateError;
+use super::error::ReplicateError;
 use super::{redact_url_queries, truncate_chars};
 
 /// Longest error message kept from a prediction; it is stored on the job.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::Response;
 use serde_json::Value;
 
+use super::error::ReplicateError;
 use super::prediction::{parse_prediction, Prediction};
 use super::{redact_url_queries, truncate_chars};
 
@@ -18,23 +19,6 @@ const MAX_API_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Longest upstream error detail we keep in a [`ReplicateError::Rejected`].
 const MAX_DETAIL_CHARS: usize = 500;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReplicateError {
-    /// Still throttled after our own retry, or asked to wait too long to retry.
-    #[error("Replicate rate limit: retry after {retry_after:?}")]
-    RateLimited { retry_after: Duration },
-    /// A 4xx other than 404 and 429 (bad input, bad token): retrying will not help.
-    #[error("Replicate rejected the request (HTTP {status}): {detail}")]
-    Rejected { status: u16, detail: String },
-    #[error("prediction not found")]
-    NotFound,
-    /// 5xx, connection failure or timeout: worth retrying later.
-    #[error("Replicate is unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected answer from Replicate: {0}")]
-    InvalidResponse(String),
-}
 
 /// A short reason for a failed send. reqwest's own message names the URL,
 /// which is not for logs.

@@ -61,15 +61,6 @@ impl CollectionSummary {
     }
 }
 
-/// The owner's collections, My Favorites first, then oldest first, with item
-/// counts and a cover in the same query.
-pub async fn list_collections(tx: &mut Tx, owner_id: Uuid) -> Result<Vec<CollectionSummary>, DbError> {
-    let sql =
-        format!("{SUMMARY_SELECT} where c.owner_id = $1 order by c.is_default_favorites desc, c.created_at, c.id");
-    let rows = tx.query(&sql, &[(&owner_id, Type::UUID)]).await?;
-    Ok(rows.iter().map(CollectionSummary::from_row).collect())
-}
-
 /// One of the owner's collections with its count and cover.
 pub async fn get_collection_summary(
     tx: &mut Tx,
@@ -81,22 +72,20 @@ pub async fn get_collection_summary(
     Ok(row.as_ref().map(CollectionSummary::from_row))
 }
 
-/// [`list_collections`] with My Favorites recreated first if it is somehow
+/// The owner's collections, My Favorites first, then oldest first, with item
+/// counts and a cover, My Favorites recreated first if it is somehow
 /// missing, in one statement committed in the same flight. The statement
 /// cannot see a row its own call of `ensure_default_favorites()` inserted
 /// (its snapshot predates it), so a favorites row missing from the snapshot
 /// is added from the function's result: new, hence empty and without cover.
-pub async fn list_collections_ensuring_favorites_and_commit(
-    tx: Tx,
-    owner_id: Uuid,
-) -> Result<Vec<CollectionSummary>, DbError> {
-    let rows = tx.query_and_commit(&list_collections_ensuring_favorites_sql(), &[(&owner_id, Type::UUID)]).await?;
+pub async fn list_collections(tx: Tx, owner_id: Uuid) -> Result<Vec<CollectionSummary>, DbError> {
+    let rows = tx.query_and_commit(&list_collections_sql(), &[(&owner_id, Type::UUID)]).await?;
     Ok(rows.iter().map(CollectionSummary::from_row).collect())
 }
 
-/// The statement of [`list_collections_ensuring_favorites_and_commit`]
+/// The statement of [`list_collections`]
 /// (`$1`: the owner); public so the benchmarks run exactly this text.
-pub fn list_collections_ensuring_favorites_sql() -> String {
+pub fn list_collections_sql() -> String {
     format!(
         "with fav as (select * from public.ensure_default_favorites())
          select * from (
@@ -110,27 +99,9 @@ pub fn list_collections_ensuring_favorites_sql() -> String {
     )
 }
 
-/// The caller's My Favorites, created on the spot if it is somehow missing
-/// (the database function is idempotent and race-free).
-pub async fn get_default_favorites(tx: &mut Tx) -> Result<Collection, DbError> {
-    let sql = format!("select {COLUMNS} from public.ensure_default_favorites()");
-    Ok(Collection::from_row(&tx.query_one(&sql, &[]).await?))
-}
-
 pub async fn get_collection(tx: &mut Tx, id: Uuid, owner_id: Uuid) -> Result<Option<Collection>, DbError> {
     let sql = format!("select {COLUMNS} from public.collections where id = $1 and owner_id = $2");
     Ok(tx.query_opt(&sql, &[(&id, Type::UUID), (&owner_id, Type::UUID)]).await?.as_ref().map(Collection::from_row))
-}
-
-pub async fn count_collections(tx: &mut Tx, owner_id: Uuid) -> Result<i64, DbError> {
-    let row =
-        tx.query_one("select count(*) from public.collections where owner_id = $1", &[(&owner_id, Type::UUID)]).await?;
-    Ok(row.get(0))
-}
-
-pub async fn create_collection(tx: &mut Tx, owner_id: Uuid, name: &str) -> Result<Collection, DbError> {
-    let sql = format!("insert into public.collections (owner_id, name) values ($1, $2) returning {COLUMNS}");
-    Ok(Collection::from_row(&tx.query_one(&sql, &[(&owner_id, Type::UUID), (&name, Type::TEXT)]).await?))
 }
 
 /// Renames one of the owner's collections; My Favorites is never renamed
@@ -186,43 +157,6 @@ pub async fn remove_from_collection(tx: &mut Tx, collection_id: Uuid, render_id:
     Ok(removed == 1)
 }
 
-/// The render ids of a collection, most recently added first.
-pub async fn list_collection_items(tx: &mut Tx, collection_id: Uuid) -> Result<Vec<Uuid>, DbError> {
-    let rows = tx
-        .query(
-            "select render_id from public.collection_items where collection_id = $1
-              order by added_at desc, render_id desc",
-            &[(&collection_id, Type::UUID)],
-        )
-        .await?;
-    Ok(rows.iter().map(|row| row.get(0)).collect())
-}
-
-/// Flips a render in or out of the caller's My Favorites in one statement;
-/// returns the new state, or `None` when the caller has no such render.
-pub async fn toggle_favorite(tx: &mut Tx, owner_id: Uuid, render_id: Uuid) -> Result<Option<bool>, DbError> {
-    let row = tx
-        .query_one(
-            "with fav as (select (public.ensure_default_favorites()).id),
-                  target as (select r.id from public.renders r where r.id = $2 and r.owner_id = $1),
-                  removed as (
-                    delete from public.collection_items ci using fav, target
-                     where ci.collection_id = fav.id and ci.render_id = target.id
-                    returning 1),
-                  added as (
-                    insert into public.collection_items (collection_id, render_id)
-                    select fav.id, target.id from fav, target
-                     where not exists (select 1 from removed)
-                    on conflict do nothing
-                    returning 1)
-             select exists(select 1 from target) as found, exists(select 1 from added) as favorite",
-            &[(&owner_id, Type::UUID), (&render_id, Type::UUID)],
-        )
-        .await?;
-    let found: bool = row.get("found");
-    Ok(found.then(|| row.get("favorite")))
-}
-
 /// The owner's collection lock key: a transaction-scoped advisory lock, so
 /// it ends with the transaction and other users never wait on it (a hash
 /// collision only makes two owners share a lock).
@@ -238,7 +172,7 @@ pub async fn lock_owner_collections(tx: &mut Tx, owner_id: Uuid) -> Result<(), D
     Ok(())
 }
 
-/// [`lock_owner_collections`] and [`get_default_favorites`] in one
+/// [`lock_owner_collections`] and `ensure_default_favorites()` in one
 /// statement: the caller's My Favorites (recreated if missing), with the
 /// owner's collection lock held from here on.
 pub async fn lock_and_ensure_favorites(tx: &mut Tx, owner_id: Uuid) -> Result<Collection, DbError> {
@@ -249,7 +183,7 @@ pub async fn lock_and_ensure_favorites(tx: &mut Tx, owner_id: Uuid) -> Result<Co
     Ok(Collection::from_row(&tx.query_one(&sql, &[(&owner_id, Type::UUID)]).await?))
 }
 
-/// What [`create_collection_checked_and_commit`] did.
+/// What [`create_collection`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateOutcome {
     Created(Collection),
@@ -263,12 +197,7 @@ pub enum CreateOutcome {
 /// Creates a collection unless the owner has `max` already or the name is
 /// taken, in one statement committed in the same flight. Race-free only
 /// after [`lock_owner_collections`] in the same transaction.
-pub async fn create_collection_checked_and_commit(
-    tx: Tx,
-    owner_id: Uuid,
-    name: &str,
-    max: i64,
-) -> Result<CreateOutcome, DbError> {
+pub async fn create_collection(tx: Tx, owner_id: Uuid, name: &str, max: i64) -> Result<CreateOutcome, DbError> {
     let sql = format!(
         "with state as (
            select (select count(*) from public.collections where owner_id = $1) as n,
@@ -292,7 +221,7 @@ pub async fn create_collection_checked_and_commit(
     Ok(CreateOutcome::Created(Collection::from_row(row)))
 }
 
-/// What [`toggle_favorite_checked_and_commit`] did.
+/// What [`toggle_favorite`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToggleOutcome {
     /// The render is now in My Favorites (true) or out of it (false).
@@ -307,7 +236,7 @@ pub enum ToggleOutcome {
 /// [`lock_and_ensure_favorites`] in the same transaction, whose lock makes
 /// two quick toggles apply one after the other) unless adding it would pass
 /// `max` items; one statement committed in the same flight.
-pub async fn toggle_favorite_checked_and_commit(
+pub async fn toggle_favorite(
     tx: Tx,
     owner_id: Uuid,
     favorites_id: Uuid,

@@ -39,14 +39,10 @@ const FEED_SQL: &str = "select collection_id, title, description, is_featured, i
                           from public.community_feed()";
 
 /// Published collections, featured first then by `order_index`, each with its
-/// items in order. Items whose render was deleted are absent.
-pub async fn list_community(tx: &mut Tx) -> Result<Vec<CommunityCollection>, DbError> {
-    Ok(group_feed(&tx.query(FEED_SQL, &[]).await?))
-}
-
-/// [`list_community`] as the whole transaction: the read and its COMMIT go
-/// in one flight, so the public page costs one round trip.
-pub async fn list_community_and_commit(tx: Tx) -> Result<Vec<CommunityCollection>, DbError> {
+/// items in order. Items whose render was deleted are absent. The whole
+/// transaction: the read and its COMMIT go in one flight, so the public page
+/// costs one round trip.
+pub async fn list_community(tx: Tx) -> Result<Vec<CommunityCollection>, DbError> {
     Ok(group_feed(&tx.query_and_commit(FEED_SQL, &[]).await?))
 }
 

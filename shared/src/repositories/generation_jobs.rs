@@ -121,16 +121,11 @@ pub struct NewJob<'a> {
     pub idempotency_key: Option<Uuid>,
 }
 
-/// Inserts a job in `starting`. The database refuses a second in-flight job
-/// of the same owner ([`INFLIGHT_INDEX`]) and a reused idempotency key
-/// ([`IDEMPOTENCY_INDEX`]) with a unique violation naming the index.
-pub async fn create_job(tx: &mut Tx, job: &NewJob<'_>) -> Result<Job, DbError> {
-    let statement = create_job_statement(job);
-    created_job(tx.query(&statement.sql, &statement.params).await?)
-}
-
-/// The statement of [`create_job`], for a caller that pipelines it with
-/// another; [`created_job`] reads its answer.
+/// Inserts a job in `starting`, as a statement the caller pipelines with
+/// others; [`created_job`] reads its answer. The database refuses a second
+/// in-flight job of the same owner ([`INFLIGHT_INDEX`]) and a reused
+/// idempotency key ([`IDEMPOTENCY_INDEX`]) with a unique violation naming
+/// the index.
 pub fn create_job_statement<'a>(job: &'a NewJob<'_>) -> Statement<'a> {
     Statement {
         sql: format!(
@@ -179,15 +174,6 @@ pub fn job_from_rows(rows: Vec<Row>) -> Result<Option<Job>, DbError> {
 pub async fn get_job_by_idempotency_key(tx: &mut Tx, owner_id: Uuid, key: Uuid) -> Result<Option<Job>, DbError> {
     let sql = format!("select {COLUMNS} from public.generation_jobs where owner_id = $1 and idempotency_key = $2");
     one(tx.query(&sql, &[(&owner_id, Type::UUID), (&key, Type::UUID)]).await?)
-}
-
-/// The owner's job in `starting` or `processing`, if any.
-pub async fn find_inflight_job_for_user(tx: &mut Tx, owner_id: Uuid) -> Result<Option<Job>, DbError> {
-    let sql = format!(
-        "select {COLUMNS} from public.generation_jobs
-         where owner_id = $1 and status in ('starting', 'processing')"
-    );
-    one(tx.query(&sql, &[(&owner_id, Type::UUID)]).await?)
 }
 
 /// A status change and the states it may start from.
@@ -271,14 +257,10 @@ pub async fn record_failure_detail(tx: &mut Tx, id: Uuid, detail: &str) -> Resul
     Ok(())
 }
 
-/// Records the Replicate prediction of a job (once) and moves it to `processing`.
-pub async fn attach_prediction(tx: &mut Tx, id: Uuid, prediction_id: &str) -> Result<Option<Job>, DbError> {
-    one(tx.query(&attach_sql(), &[(&id, Type::UUID), (&prediction_id, Type::TEXT)]).await?)
-}
-
-/// [`attach_prediction`] as the transaction's last statement, committed in
-/// the same round trip.
-pub async fn attach_prediction_and_commit(tx: Tx, id: Uuid, prediction_id: &str) -> Result<Option<Job>, DbError> {
+/// Records the Replicate prediction of a job (once) and moves it to
+/// `processing`, as the transaction's last statement, committed in the same
+/// round trip.
+pub async fn attach_prediction(tx: Tx, id: Uuid, prediction_id: &str) -> Result<Option<Job>, DbError> {
     one(tx.query_and_commit(&attach_sql(), &[(&id, Type::UUID), (&prediction_id, Type::TEXT)]).await?)
 }
 
@@ -325,13 +307,9 @@ pub async fn list_stale_jobs(tx: &mut Tx, older_than: std::time::Duration, limit
 /// A job with what it produced: the render id and its variants' image paths.
 pub type JobWithOutputs = (Job, Option<Uuid>, Vec<(i32, String)>);
 
-/// A job with its outputs (render id, variants' index and path), one statement.
-pub async fn get_job_with_outputs(tx: &mut Tx, id: Uuid) -> Result<Option<JobWithOutputs>, DbError> {
-    job_with_outputs(tx.query(&outputs_sql(), &[(&id, Type::UUID)]).await?)
-}
-
-/// [`get_job_with_outputs`] as a whole read transaction: one round trip.
-pub async fn get_job_with_outputs_and_commit(tx: Tx, id: Uuid) -> Result<Option<JobWithOutputs>, DbError> {
+/// A job with its outputs (render id, variants' index and path), as a whole
+/// read transaction: one statement, one round trip.
+pub async fn get_job_with_outputs(tx: Tx, id: Uuid) -> Result<Option<JobWithOutputs>, DbError> {
     job_with_outputs(tx.query_and_commit(&outputs_sql(), &[(&id, Type::UUID)]).await?)
 }
 

@@ -19,7 +19,7 @@ pub fn take_caller_token_statement<'a>(action: &'a &'static str, limit: &'a Rate
 
 /// For a user transaction: takes a token and commits in one round trip;
 /// `Some(wait)` when the caller must wait (nothing was taken).
-pub async fn take_caller_token_and_commit(
+pub async fn take_caller_token(
     tx: Tx,
     action: RateLimitedAction,
     limit: &RateLimit,

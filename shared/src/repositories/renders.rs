@@ -219,21 +219,9 @@ fn list_page<'a>(rows: impl IntoIterator<Item = &'a Row>, limit: i64) -> Page<Re
 /// The owner's renders, newest first, keyset-paginated on `(created_at, id)`:
 /// page 1000 costs what page 1 costs, and equal timestamps never skip or
 /// repeat an item. Cover, variant count and favourite flag come from the same
-/// query (no query per item).
+/// query (no query per item). The transaction's only statement, committed in
+/// the same flight: a gallery page costs one round trip.
 pub async fn list_renders(
-    tx: &mut Tx,
-    owner_id: Uuid,
-    filters: &RenderFilters,
-    page: &PageRequest,
-) -> Result<Page<RenderListItem>, DbError> {
-    let keyset = Keyset::of(page);
-    let rows = tx.query(LIST_RENDERS_SQL, &keyset.params(&owner_id, filters)).await?;
-    Ok(list_page(&rows, page.limit))
-}
-
-/// [`list_renders`] as the transaction's only statement, committed in the
-/// same flight: a gallery page costs one round trip.
-pub async fn list_renders_and_commit(
     tx: Tx,
     owner_id: Uuid,
     filters: &RenderFilters,
@@ -249,7 +237,7 @@ pub async fn list_renders_and_commit(
 /// committed in the same flight; `None` when the collection is not the
 /// owner's (RLS hides another user's as well). The collection's existence
 /// rides along as a column, so an empty collection and a missing one differ.
-pub async fn list_collection_renders_and_commit(
+pub async fn list_collection_renders(
     tx: Tx,
     owner_id: Uuid,
     collection_id: Uuid,
@@ -339,7 +327,7 @@ impl RenderDetail {
 /// The caller's render with its variants and favourite flag, as the
 /// transaction's only statement, committed in the same flight (one round
 /// trip); `None` when the caller has no such render.
-pub async fn get_render_detail_and_commit(tx: Tx, id: Uuid, owner_id: Uuid) -> Result<Option<RenderDetail>, DbError> {
+pub async fn get_render_detail(tx: Tx, id: Uuid, owner_id: Uuid) -> Result<Option<RenderDetail>, DbError> {
     let rows = tx
         .query_and_commit(
             "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,

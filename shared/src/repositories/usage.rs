@@ -53,36 +53,6 @@ pub async fn debit_generation(tx: &mut Tx, owner_id: Uuid, job_id: Uuid, amount:
     Ok(inserted == 1)
 }
 
-/// Sum of the owner's generation debits since `from` (start of the month).
-pub async fn get_monthly_usage(tx: &mut Tx, owner_id: Uuid, from: DateTime<Utc>) -> Result<i64, DbError> {
-    let row = tx
-        .query_one(
-            "select coalesce(sum(amount), 0)::int8 from public.usage_ledger
-              where owner_id = $1 and kind = 'generation_debit' and created_at >= $2",
-            &[(&owner_id, Type::UUID), (&from, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    Ok(row.get(0))
-}
-
-/// The owner's ledger rows in `[from, to)`, newest first.
-pub async fn list_ledger(
-    tx: &mut Tx,
-    owner_id: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<LedgerEntry>, DbError> {
-    let rows = tx
-        .query(
-            "select id, owner_id, kind, amount, meta, created_at from public.usage_ledger
-              where owner_id = $1 and created_at >= $2 and created_at < $3
-              order by created_at desc, id desc",
-            &[(&owner_id, Type::UUID), (&from, Type::TIMESTAMPTZ), (&to, Type::TIMESTAMPTZ)],
-        )
-        .await?;
-    Ok(rows.iter().map(LedgerEntry::from_row).collect())
-}
-
 /// The constraint name `assert_generation_quota` raises with.
 pub const QUOTA_CONSTRAINT: &str = "generation_quota";
 
@@ -102,22 +72,6 @@ pub async fn commit_if_within_quota(
     )
     .await
     .map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn month_period_is_the_utc_calendar_month() {
-        let now = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
-        let (start, end) = month_period(now);
-        assert_eq!(start, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
-        assert_eq!(end, Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
-        let (start, end) = month_period(Utc.with_ymd_and_hms(2028, 2, 29, 12, 0, 0).unwrap());
-        assert_eq!(start, Utc.with_ymd_and_hms(2028, 2, 1, 0, 0, 0).unwrap());
-        assert_eq!(end, Utc.with_ymd_and_hms(2028, 3, 1, 0, 0, 0).unwrap());
-    }
 }
 
 /// What submit needs to decide, read in one statement: the profile's billing
@@ -244,4 +198,20 @@ pub async fn usage_overview(
         inflight_job_id: first.get("inflight_job_id"),
         history,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_period_is_the_utc_calendar_month() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
+        let (start, end) = month_period(now);
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
+        assert_eq!(end, Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        let (start, end) = month_period(Utc.with_ymd_and_hms(2028, 2, 29, 12, 0, 0).unwrap());
+        assert_eq!(start, Utc.with_ymd_and_hms(2028, 2, 1, 0, 0, 0).unwrap());
+        assert_eq!(end, Utc.with_ymd_and_hms(2028, 3, 1, 0, 0, 0).unwrap());
+    }
 }

@@ -145,7 +145,7 @@ async fn my_favorites_comes_back_as_the_users_own_collection_of_that_name() {
     let create = format!("insert into public.collections (owner_id, name) values ('{}', 'My Favorites')", user.id);
     execute_as(&app, &user, &create).await.unwrap();
     let mut tx = app.db.as_user(&user.identity).await.unwrap();
-    let favorites = shared::repositories::collections::get_default_favorites(&mut tx).await.unwrap();
+    let favorites = shared::repositories::collections::lock_and_ensure_favorites(&mut tx, user.id).await.unwrap();
     tx.commit().await.unwrap();
     assert!(favorites.is_default_favorites);
     assert_eq!(app.count(&format!("public.collections where owner_id = '{}'", user.id)).await, 1);

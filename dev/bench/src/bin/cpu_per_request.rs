@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use renders::views::RenderPageView;
 use serde_json::json;
 use shared::app::Services;
 use shared::auth::{AuthConfig, TokenVerifier};
@@ -39,6 +38,7 @@ use shared::http::{self, Body, CacheControl, Request};
 use shared::repositories::pagination::{Cursor, Page};
 use shared::repositories::renders::{Render, RenderListItem};
 use shared::storage::{ImageType, InputPath, Storage, StorageConfig};
+use shared::views::RenderPageView;
 use testkit::jwks::JwksServer;
 use testkit::tokens::{TokenBuilder, TEST_JWT_SECRET};
 use testkit::{TestStack, TestUser};

@@ -160,7 +160,7 @@ fn targets(user: &TestUser) -> Vec<Target> {
         Target {
             route: "GET /collections",
             path: "/collections",
-            sql: collections::list_collections_ensuring_favorites_sql(),
+            sql: collections::list_collections_sql(),
             params: vec![owner()],
         },
     ]

@@ -1,11 +1,11 @@
 //! Renders as the API shows them: camelCase JSON, absolute image URLs.
 
+use super::jobs::VariantView;
+use crate::repositories::pagination::Page;
+use crate::repositories::renders::{RenderDetail, RenderListItem};
+use crate::storage::Storage;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use shared::flows::job_view::VariantView;
-use shared::repositories::pagination::Page;
-use shared::repositories::renders::{RenderDetail, RenderListItem};
-use shared::storage::Storage;
 use uuid::Uuid;
 
 /// A gallery card (`GET /renders`, `GET /collections/{id}/items`).

@@ -1,10 +1,10 @@
 //! The list parameters of a page of render items: `limit`, `cursor` and the
 //! gallery filters. Every malformed value is a 400 naming the parameter.
 
-use shared::config::Mode;
-use shared::http::{query_param, ApiError, Request};
-use shared::repositories::pagination::{PageError, PageRequest, MAX_LIMIT};
-use shared::repositories::renders::RenderFilters;
+use super::{query_param, ApiError, Request};
+use crate::config::Mode;
+use crate::repositories::pagination::{PageError, PageRequest, MAX_LIMIT};
+use crate::repositories::renders::RenderFilters;
 use uuid::Uuid;
 
 /// Longest `roomType` / `style` filter accepted: longer values cannot match
@@ -28,10 +28,7 @@ pub fn filters(request: &Request, with_collection: bool) -> Result<RenderFilters
     let mode = match param(request, "mode") {
         Some(text) => match Mode::parse(&text) {
             Some(mode) => Some(mode.as_str().to_string()),
-            None => {
-                let modes: Vec<&str> = Mode::ALL.iter().map(|m| m.as_str()).collect();
-                return Err(ApiError::invalid_field("mode", &format!("must be one of {}", modes.join(", "))));
-            }
+            None => return Err(ApiError::invalid_field("mode", Mode::EXPECTED)),
         },
         None => None,
     };
@@ -67,7 +64,7 @@ fn free_text(request: &Request, name: &str) -> Result<Option<String>, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::http::{Body, ErrorCode};
+    use crate::http::{Body, ErrorCode};
 
     fn request(query: &str) -> Request {
         lambda_http::http::Request::builder().uri(format!("/api/v1/renders?{query}")).body(Body::Empty).unwrap()
