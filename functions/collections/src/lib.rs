@@ -45,18 +45,22 @@ fn match_route(request: &Request) -> Result<Route, ApiError> {
     match api_segments(request.uri().path()).as_deref() {
         Some(["collections"]) => allow(method, vec![(Method::GET, Route::List), (Method::POST, Route::Create)]),
         Some(["collections", id]) => {
-            let delete = allow(method, vec![(Method::PATCH, false), (Method::DELETE, true)])?;
-            let id = path_uuid(id, "collection")?;
-            Ok(if delete { Route::Delete(id) } else { Route::Rename(id) })
+            let route = allow::<fn(Uuid) -> Route>(
+                method,
+                vec![(Method::PATCH, Route::Rename), (Method::DELETE, Route::Delete)],
+            )?;
+            Ok(route(path_uuid(id, "collection")?))
         }
         Some(["collections", id, "items"]) => {
             allow(method, vec![(Method::GET, ())])?;
             Ok(Route::Items(path_uuid(id, "collection")?))
         }
         Some(["collections", id, "items", render_id]) => {
-            let remove = allow(method, vec![(Method::PUT, false), (Method::DELETE, true)])?;
-            let (id, render_id) = (path_uuid(id, "collection")?, path_uuid(render_id, "render")?);
-            Ok(if remove { Route::RemoveItem(id, render_id) } else { Route::AddItem(id, render_id) })
+            let route = allow::<fn(Uuid, Uuid) -> Route>(
+                method,
+                vec![(Method::PUT, Route::AddItem), (Method::DELETE, Route::RemoveItem)],
+            )?;
+            Ok(route(path_uuid(id, "collection")?, path_uuid(render_id, "render")?))
         }
         Some(["favorites", "toggle"]) => allow(method, vec![(Method::POST, Route::ToggleFavorite)]),
         _ => Err(ApiError::not_found("route")),

@@ -27,9 +27,11 @@ fn match_route(request: &Request) -> Result<Route, ApiError> {
     match api_segments(request.uri().path()).as_deref() {
         Some(["renders"]) => allow(request.method(), vec![(Method::GET, Route::List)]),
         Some(["renders", id]) => {
-            let delete = allow(request.method(), vec![(Method::GET, false), (Method::DELETE, true)])?;
-            let id = path_uuid(id, "render")?;
-            Ok(if delete { Route::Delete(id) } else { Route::Get(id) })
+            let route = allow::<fn(Uuid) -> Route>(
+                request.method(),
+                vec![(Method::GET, Route::Get), (Method::DELETE, Route::Delete)],
+            )?;
+            Ok(route(path_uuid(id, "render")?))
         }
         _ => Err(ApiError::not_found("route")),
     }

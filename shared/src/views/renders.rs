@@ -2,7 +2,7 @@
 
 use super::jobs::VariantView;
 use crate::repositories::pagination::Page;
-use crate::repositories::renders::{RenderDetail, RenderListItem};
+use crate::repositories::renders::{Render, RenderDetail, RenderListItem};
 use crate::storage::Storage;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -27,7 +27,11 @@ pub struct RenderItemView {
 
 impl RenderItemView {
     pub fn new(item: &RenderListItem, storage: &Storage) -> Self {
-        let render = &item.render;
+        let cover_image_url = item.cover_image_path.as_deref().map(|path| storage.public_url(path));
+        Self::of(&item.render, cover_image_url, item.variant_count, item.is_favorite)
+    }
+
+    fn of(render: &Render, cover_image_url: Option<String>, variant_count: i64, is_favorite: bool) -> Self {
         RenderItemView {
             id: render.id,
             job_id: render.job_id,
@@ -35,9 +39,9 @@ impl RenderItemView {
             room_type: render.room_type.clone(),
             style: render.style.clone(),
             cover_variant: render.cover_variant,
-            cover_image_url: item.cover_image_path.as_deref().map(|path| storage.public_url(path)),
-            variant_count: item.variant_count,
-            is_favorite: item.is_favorite,
+            cover_image_url,
+            variant_count,
+            is_favorite,
             created_at: render.created_at,
         }
     }
@@ -60,43 +64,23 @@ impl RenderPageView {
     }
 }
 
-/// `GET /renders/{id}`: the render with all its variants, in index order.
+/// `GET /renders/{id}`: the gallery item's fields (API.md's `RenderItem`)
+/// plus all the variants, in index order.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RenderDetailView {
-    pub id: Uuid,
-    pub job_id: Uuid,
-    pub mode: String,
-    pub room_type: Option<String>,
-    pub style: Option<String>,
-    pub cover_variant: i32,
-    /// The cover's image, as the gallery item shows it (the document's
-    /// `RenderItem` fields plus `variants`).
-    pub cover_image_url: Option<String>,
-    pub variant_count: i64,
-    pub created_at: DateTime<Utc>,
-    pub is_favorite: bool,
+    #[serde(flatten)]
+    pub item: RenderItemView,
     pub variants: Vec<VariantView>,
 }
 
 impl RenderDetailView {
     pub fn new(detail: &RenderDetail, storage: &Storage) -> Self {
         let render = &detail.render;
+        let cover_image_url =
+            detail.variants.iter().find(|v| v.idx == render.cover_variant).map(|v| storage.public_url(&v.image_path));
         RenderDetailView {
-            id: render.id,
-            job_id: render.job_id,
-            mode: render.mode.clone(),
-            room_type: render.room_type.clone(),
-            style: render.style.clone(),
-            cover_variant: render.cover_variant,
-            cover_image_url: detail
-                .variants
-                .iter()
-                .find(|v| v.idx == render.cover_variant)
-                .map(|v| storage.public_url(&v.image_path)),
-            variant_count: detail.variants.len() as i64,
-            created_at: render.created_at,
-            is_favorite: detail.is_favorite,
+            item: RenderItemView::of(render, cover_image_url, detail.variants.len() as i64, detail.is_favorite),
             variants: detail
                 .variants
                 .iter()
