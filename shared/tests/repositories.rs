@@ -147,7 +147,7 @@ async fn an_idempotency_key_is_unique_per_owner() {
     let key = Uuid::new_v4();
     let mut tx = app.db.as_service().await.unwrap();
     let job = create_job(&mut tx, &jobs::NewJob { idempotency_key: Some(key), ..new_job(user.id) }).await.unwrap();
-    jobs::set_job_status(&mut tx, job.id, &jobs::Transition::Failed { error: "upstream refused" })
+    jobs::set_job_status(&mut tx, job.id, &jobs::Transition::Failed { error: "upstream refused", detail: None })
         .await
         .unwrap()
         .unwrap();
@@ -169,7 +169,7 @@ async fn a_canceled_job_is_never_resurrected_and_a_timed_out_one_completes_once(
     let mut tx = app.db.as_service().await.unwrap();
     jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Canceled).await.unwrap().unwrap();
     assert!(jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Succeeded).await.unwrap().is_none());
-    assert!(jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Failed { error: "x" })
+    assert!(jobs::set_job_status(&mut tx, canceled.id, &jobs::Transition::Failed { error: "x", detail: None })
         .await
         .unwrap()
         .is_none());

@@ -61,6 +61,10 @@ impl DbError {
             {
                 DbError::InvalidInput
             }
+            // Class 08, connection exception: the connection broke under the
+            // statement (a pooler such as PgBouncer answers a killed server
+            // connection with an error of this class, not a closed socket).
+            c if c.code().starts_with("08") => DbError::Unavailable(db_error.message().to_string()),
             // Server shutting down, too many connections, crash recovery.
             c if *c == SqlState::ADMIN_SHUTDOWN
                 || *c == SqlState::CRASH_SHUTDOWN

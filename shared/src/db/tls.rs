@@ -91,35 +91,16 @@ fn take_tls_parameters(database_url: &str) -> Result<(String, SslMode, Option<St
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value);
+        // A URI's query (libpq's reading): `+` is a plus, not a space.
+        let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
         match key {
             "sslmode" => ssl_mode = SslMode::parse(&value)?,
-            "sslrootcert" => root_cert = Some(value),
+            "sslrootcert" => root_cert = Some(value.into_owned()),
             _ => kept.push(pair),
         }
     }
     let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
     Ok((url, ssl_mode, root_cert))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push(high << 4 | low);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn provider() -> Arc<CryptoProvider> {

@@ -110,18 +110,18 @@ pub async fn complete(
             let detail = prediction.error.as_deref().unwrap_or("failed without an error message");
             let message =
                 if refused_by_safety_filter(detail) { jobs::CONTENT_REFUSED_ERROR } else { PREDICTION_FAILED };
-            let failed = Transition::Failed { error: message };
-            finish(services, &job, delivery_id, failed, Some(detail), Outcome::Failed).await
+            let failed = Transition::Failed { error: message, detail: Some(detail) };
+            finish(services, &job, delivery_id, failed, Outcome::Failed).await
         }
         // Replicate's deadline (our Cancel-After) passed before the
         // prediction started: the job timed out, nobody canceled it.
         PredictionStatus::Aborted => {
-            let timed_out = Transition::Failed { error: jobs::TIMEOUT_ERROR };
             let detail = Some("aborted: the deadline passed before the prediction started");
-            finish(services, &job, delivery_id, timed_out, detail, Outcome::Failed).await
+            let timed_out = Transition::Failed { error: jobs::TIMEOUT_ERROR, detail };
+            finish(services, &job, delivery_id, timed_out, Outcome::Failed).await
         }
         PredictionStatus::Canceled => {
-            finish(services, &job, delivery_id, Transition::Canceled, None, Outcome::Canceled).await
+            finish(services, &job, delivery_id, Transition::Canceled, Outcome::Canceled).await
         }
         PredictionStatus::Starting | PredictionStatus::Processing => {
             if job.status == JobStatus::Starting {
@@ -152,8 +152,8 @@ async fn succeed(
     delivery_id: Option<&str>,
 ) -> Result<Outcome, CompleteError> {
     if prediction.output.is_empty() {
-        let failed = Transition::Failed { error: BAD_OUTPUT };
-        return finish(services, job, delivery_id, failed, Some("succeeded without output"), Outcome::Failed).await;
+        let failed = Transition::Failed { error: BAD_OUTPUT, detail: Some("succeeded without output") };
+        return finish(services, job, delivery_id, failed, Outcome::Failed).await;
     }
     let render_id = renders::render_id_for_job(job.id);
     // Download and store every variant concurrently.
@@ -173,8 +173,9 @@ async fn succeed(
         Err(StoreError::Output(error)) if is_permanent(&error) => {
             tracing::warn!(%error, job_id = %job.id, "unusable output");
             remove_orphans(services, job.id, prediction.output.len()).await?;
-            let failed = Transition::Failed { error: BAD_OUTPUT };
-            return finish(services, job, delivery_id, failed, Some(&error.to_string()), Outcome::Failed).await;
+            let detail = error.to_string();
+            let failed = Transition::Failed { error: BAD_OUTPUT, detail: Some(&detail) };
+            return finish(services, job, delivery_id, failed, Outcome::Failed).await;
         }
         Err(error) => {
             remove_orphans(services, job.id, prediction.output.len()).await?;
@@ -216,14 +217,13 @@ async fn succeed(
     Ok(Outcome::Succeeded { render_id })
 }
 
-/// Ends the job with `transition`; `failure_detail` is Replicate's account
-/// of a failure, kept for operators beside the user's message.
+/// Ends the job with `transition` (a failure's detail goes with it, in the
+/// same statement).
 async fn finish(
     services: &Services,
     job: &Job,
     delivery_id: Option<&str>,
     transition: Transition<'_>,
-    failure_detail: Option<&str>,
     outcome: Outcome,
 ) -> Result<Outcome, CompleteError> {
     let mut tx = services.db.as_service().await?;
@@ -234,9 +234,6 @@ async fn finish(
     }
     if jobs::set_job_status(&mut tx, job.id, &transition).await?.is_none() {
         return Ok(Outcome::Ignored("job already finished"));
-    }
-    if let Some(detail) = failure_detail {
-        jobs::record_failure_detail(&mut tx, job.id, detail).await?;
     }
     tx.commit().await?;
     Ok(outcome)

@@ -310,7 +310,7 @@ async fn cancel_unwanted_prediction(services: &Services, job_id: Uuid, predictio
 
 async fn fail_job(services: &Services, job_id: Uuid, message: &str) -> Result<(), ApiError> {
     let mut tx = services.db.as_service().await?;
-    jobs::set_job_status(&mut tx, job_id, &Transition::Failed { error: message }).await?;
+    jobs::set_job_status(&mut tx, job_id, &Transition::Failed { error: message, detail: None }).await?;
     tx.commit().await?;
     Ok(())
 }

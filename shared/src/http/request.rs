@@ -75,33 +75,9 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
 }
 
 /// Form decoding: `+` is a space, `%` and two hex digits a byte, any other
-/// `%` stays as it is.
+/// `%` stays as it is (so `%+0` is no NUL byte: found by cargo fuzz).
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            // Two hex digits or none: `from_str_radix` would also take a
-            // sign, decoding `%+0` to a NUL byte (found by cargo fuzz).
-            b'%' => match (bytes.get(i + 1).and_then(hex_value), bytes.get(i + 2).and_then(hex_value)) {
-                (Some(high), Some(low)) => {
-                    out.push((high << 4) | low);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The value of an ASCII hex digit.
-fn hex_value(digit: &u8) -> Option<u8> {
-    char::from(*digit).to_digit(16).map(|value| value as u8)
+    percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]

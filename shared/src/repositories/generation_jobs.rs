@@ -6,7 +6,7 @@
 //! backwards. The one exception the design asks for: a job failed by the
 //! timeout may still succeed when a late result arrives.
 
-use crate::db::{DbError, Statement, Tx, Type};
+use crate::db::{DbError, Param, Statement, Tx, Type};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -183,8 +183,12 @@ pub enum Transition<'a> {
     Processing,
     /// The result is stored; also completes a job the timeout failed.
     Succeeded,
+    /// `error` is what the user reads; `detail`, Replicate's own account,
+    /// is kept for operators only (users' column grants leave
+    /// `failure_detail` out, migration 034).
     Failed {
         error: &'a str,
+        detail: Option<&'a str>,
     },
     Canceled,
     /// No terminal status within the timeout.
@@ -203,7 +207,7 @@ impl Transition<'_> {
 
     fn error(&self) -> Option<&str> {
         match self {
-            Transition::Failed { error } => Some(error),
+            Transition::Failed { error, .. } => Some(error),
             Transition::TimedOut => Some(TIMEOUT_ERROR),
             _ => None,
         }
@@ -219,7 +223,7 @@ pub async fn set_job_status(tx: &mut Tx, id: Uuid, transition: &Transition<'_>) 
         Transition::Succeeded => "(status in ('starting', 'processing') or (status = 'failed' and error = 'timeout'))",
         Transition::Failed { .. } | Transition::Canceled => "status in ('starting', 'processing')",
         Transition::TimedOut => {
-            "status in ('starting', 'processing') and created_at < now() - make_interval(secs => $4)"
+            "status in ('starting', 'processing') and created_at < now() - make_interval(secs => $5)"
         }
     };
     let terminal = transition.target().is_terminal();
@@ -227,34 +231,25 @@ pub async fn set_job_status(tx: &mut Tx, id: Uuid, transition: &Transition<'_>) 
         "update public.generation_jobs
             set status = $2,
                 error = $3,
+                failure_detail = coalesce($4, failure_detail),
                 completed_at = case when {terminal} then now() else completed_at end
           where id = $1 and {guard}
           returning {COLUMNS}"
     );
     let status = transition.target().as_str();
     let error = transition.error();
-    let timeout_seconds = crate::config::JOB_TIMEOUT.as_secs_f64();
-    let rows = if matches!(transition, Transition::TimedOut) {
-        tx.query(
-            &sql,
-            &[(&id, Type::UUID), (&status, Type::TEXT), (&error, Type::TEXT), (&timeout_seconds, Type::FLOAT8)],
-        )
-        .await?
-    } else {
-        tx.query(&sql, &[(&id, Type::UUID), (&status, Type::TEXT), (&error, Type::TEXT)]).await?
+    let detail = match transition {
+        Transition::Failed { detail, .. } => *detail,
+        _ => None,
     };
+    let timeout_seconds = crate::config::JOB_TIMEOUT.as_secs_f64();
+    let mut params: Vec<Param<'_>> =
+        vec![(&id, Type::UUID), (&status, Type::TEXT), (&error, Type::TEXT), (&detail, Type::TEXT)];
+    if matches!(transition, Transition::TimedOut) {
+        params.push((&timeout_seconds, Type::FLOAT8));
+    }
+    let rows = tx.query(&sql, &params).await?;
     one(rows)
-}
-
-/// Keeps what Replicate said about a failure, for operators: users' column
-/// grants leave `failure_detail` out (migration 034).
-pub async fn record_failure_detail(tx: &mut Tx, id: Uuid, detail: &str) -> Result<(), DbError> {
-    tx.execute(
-        "update public.generation_jobs set failure_detail = $2 where id = $1",
-        &[(&id, Type::UUID), (&detail, Type::TEXT)],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Records the Replicate prediction of a job (once) and moves it to
