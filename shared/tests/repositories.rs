@@ -215,7 +215,17 @@ async fn polling_is_claimed_once_per_interval_across_callers() {
         claimed
     });
     let claims = futures_util::future::join_all(attempts).await;
-    assert_eq!(claims.iter().filter(|c| **c).count(), 1);
+    let winners: Vec<_> = claims.into_iter().flatten().collect();
+    assert_eq!(winners.len(), 1, "one claim per interval");
+    assert_eq!(winners[0].id, job.id, "the claimer gets the job");
+    assert!(winners[0].last_polled_at.is_some(), "as it stands after the claim");
+
+    // A job that has ended is never polled again.
+    let mut tx = app.db.as_service().await.unwrap();
+    jobs::set_job_status(&mut tx, job.id, &jobs::Transition::Canceled).await.unwrap().expect("canceled");
+    tx.commit().await.unwrap();
+    let mut tx = app.db.as_service().await.unwrap();
+    assert!(jobs::claim_poll(&mut tx, job.id, std::time::Duration::ZERO).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -2,12 +2,10 @@
 //! stale job is polled at Replicate (and completed or expired) on the way.
 
 use shared::app::Services;
-use shared::auth::VerifiedUser;
 use shared::flows::refresh::{refresh_if_stale, Refreshed};
 use shared::http::{self, allow, api_segments, path_uuid, ApiError, Body, CacheControl, Method, Request, Response};
 use shared::repositories::generation_jobs as jobs;
 use shared::views::JobView;
-use uuid::Uuid;
 
 use jobs::JobWithOutputs;
 
@@ -26,25 +24,21 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     };
     shared::telemetry::record_job(job_id);
     let user = services.authenticate(request).await?;
-    let (mut job, mut render_id, mut variants) = read_job(services, &user, job_id).await?;
-    if !job.status.is_terminal() {
-        match refresh_if_stale(services, &job).await {
-            Ok(Refreshed::Completed | Refreshed::Expired) => {
-                (job, render_id, variants) = read_job(services, &user, job_id).await?;
+    let tx = services.db.as_user(&user).await?;
+    let stored = jobs::get_job_with_outputs(tx, job_id).await?.ok_or_else(|| ApiError::not_found("generation"))?;
+    let current = if stored.job.status.is_terminal() {
+        stored
+    } else {
+        match refresh_if_stale(services, &stored.job).await {
+            Ok(Refreshed::Completed(ended)) => *ended,
+            Ok(Refreshed::Expired(expired)) => JobWithOutputs::without_outputs(*expired),
+            Ok(Refreshed::Unchanged | Refreshed::Polled) => stored,
+            // The job as stored is still a correct answer to this request.
+            Err(error) => {
+                tracing::warn!(%error, %job_id, "refreshing a stale job failed");
+                stored
             }
-            Ok(_) => {}
-            // The job as stored is still a correct answer.
-            Err(error) => tracing::warn!(%error, %job_id, "refreshing a stale job failed"),
         }
-    }
-    let view = JobView::new(&job, render_id, &variants, &services.storage);
-    Ok(http::ok(request_id, &view, CacheControl::PrivateNoStore))
-}
-
-/// The caller's job with its outputs, one round trip; someone else's job is
-/// not found.
-async fn read_job(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Result<JobWithOutputs, ApiError> {
-    let tx = services.db.as_user(user).await?;
-    let found = jobs::get_job_with_outputs(tx, job_id).await?;
-    found.ok_or_else(|| ApiError::not_found("generation"))
+    };
+    Ok(http::ok(request_id, &JobView::new(&current, &services.storage), CacheControl::PrivateNoStore))
 }

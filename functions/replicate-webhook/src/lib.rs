@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use shared::app::Services;
-use shared::flows::complete::{self, Outcome, Source};
+use shared::flows::complete::{self, Delivery, Outcome};
 use shared::http::{self, allow, ApiError, Body, CacheControl, ErrorCode, Method, Request, Response};
 use shared::replicate::parse_prediction;
 
@@ -60,12 +60,10 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     };
     let bound_to_job = http::query_param(request, "jobToken")
         .is_some_and(|token| services.replicate.webhook_verifier().job_token_matches(&job_id.to_string(), &token));
-    let source = Source::Webhook { delivery_id, bound_to_job };
+    let delivery = Delivery { id: delivery_id, bound_to_job };
     // A completion not recorded answers 503 (`ApiError::from`), so Replicate retries.
-    Ok(match complete::complete(services, job_id, &prediction, source).await? {
-        Outcome::Ignored(reason) => answer(request_id, false, reason),
-        outcome => answer(request_id, true, &format!("{outcome:?}")),
-    })
+    let outcome = complete::complete_delivery(services, job_id, &prediction, delivery).await?;
+    Ok(answer(request_id, !matches!(outcome, Outcome::Ignored(_)), outcome.describe()))
 }
 
 fn answer(request_id: &str, handled: bool, outcome: &str) -> Response<Body> {

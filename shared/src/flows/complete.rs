@@ -13,35 +13,42 @@
 
 use crate::app::Services;
 use crate::replicate::{OutputError, Prediction, PredictionStatus};
-use crate::repositories::generation_jobs::{self as jobs, Job, JobStatus, Transition};
+use crate::repositories::generation_jobs::{self as jobs, Job, JobStatus, JobWithOutputs, Transition};
 use crate::repositories::{renders, usage, webhook_events};
 use crate::storage::{render_key, PUBLIC_BUCKET};
 use futures_util::future::try_join_all;
 use uuid::Uuid;
 
-/// Where a prediction's result came from.
-#[derive(Debug, Clone)]
-pub enum Source<'a> {
-    /// A verified webhook delivery and its `webhook-id`. `bound_to_job`:
-    /// its URL carried the job's token, so Replicate sent it for the
-    /// prediction created for this very job (SECURITY.md 25).
-    Webhook { delivery_id: &'a str, bound_to_job: bool },
-    /// Our own poll of Replicate (get-job or the sweeper).
-    Poll,
+/// A verified webhook delivery: its `webhook-id`, and whether its URL
+/// carried the job's token, so Replicate sent it for the prediction created
+/// for this very job (SECURITY.md 25).
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub id: &'a str,
+    pub bound_to_job: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Succeeded {
-        render_id: Uuid,
-    },
-    Failed,
-    Canceled,
+    /// The job ended (succeeded, failed or canceled): as stored now, with
+    /// its render and variants when it succeeded.
+    Ended(Box<JobWithOutputs>),
     /// Replicate is still working; the job moved to `processing` if it was starting.
     StillRunning,
     /// Nothing to do: duplicate delivery, unknown job, job already finished
     /// or canceled, or a prediction that is not this job's.
     Ignored(&'static str),
+}
+
+impl Outcome {
+    /// A word for the webhook's answer and the logs.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Outcome::Ended(ended) => ended.job.status.as_str(),
+            Outcome::StillRunning => "processing",
+            Outcome::Ignored(reason) => reason,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,27 +68,20 @@ impl From<crate::db::DbError> for CompleteError {
 const PREDICTION_FAILED: &str = "the image could not be generated; please try again";
 const BAD_OUTPUT: &str = "the image service returned an unusable result";
 
-pub async fn complete(
+/// A webhook delivery about the job its URL names. A cheap look first (the
+/// job, and whether this delivery was seen), so duplicates download nothing.
+pub async fn complete_delivery(
     services: &Services,
     job_id: Uuid,
     prediction: &Prediction,
-    source: Source<'_>,
+    delivery: Delivery<'_>,
 ) -> Result<Outcome, CompleteError> {
     crate::telemetry::record_job(job_id);
-    let (delivery_id, bound_to_job) = match source {
-        Source::Webhook { delivery_id, bound_to_job } => (Some(delivery_id), bound_to_job),
-        // We fetched this prediction by the id the job records.
-        Source::Poll => (None, true),
-    };
-    // A cheap look first, so duplicates do not download anything.
     let mut tx = services.db.as_service().await?;
     let Some(job) = jobs::get_job_by_id(&mut tx, job_id).await? else {
         return Ok(Outcome::Ignored("unknown job"));
     };
-    let already_delivered = match delivery_id {
-        Some(id) => webhook_events::delivery_recorded(&mut tx, id).await?,
-        None => false,
-    };
+    let already_delivered = webhook_events::delivery_recorded(&mut tx, delivery.id).await?;
     tx.commit().await?;
     if already_delivered {
         return Ok(Outcome::Ignored("duplicate delivery"));
@@ -91,38 +91,57 @@ pub async fn complete(
     // the URL the prediction was created with. Otherwise a captured delivery
     // could be aimed at another user's starting job.
     let recorded = job.prediction_id.as_deref();
-    if recorded.is_some_and(|id| id != prediction.id) || (recorded.is_none() && !bound_to_job) {
+    if recorded.is_some_and(|id| id != prediction.id) || (recorded.is_none() && !delivery.bound_to_job) {
         return Ok(Outcome::Ignored("prediction is not this job's"));
     }
-    if !may_change(&job, prediction.status) {
+    record(services, &job, prediction, Some(delivery.id)).await
+}
+
+/// Our own poll's answer (get-job or the sweeper) for `job` as it stands; we
+/// fetched the prediction by the id the job records.
+pub async fn complete_poll(services: &Services, job: &Job, prediction: &Prediction) -> Result<Outcome, CompleteError> {
+    crate::telemetry::record_job(job.id);
+    if job.prediction_id.as_deref() != Some(prediction.id.as_str()) {
+        return Ok(Outcome::Ignored("prediction is not this job's"));
+    }
+    record(services, job, prediction, None).await
+}
+
+/// Records `prediction`'s news on `job`; `delivery_id` is recorded with it,
+/// exactly once, when the news came by webhook.
+async fn record(
+    services: &Services,
+    job: &Job,
+    prediction: &Prediction,
+    delivery_id: Option<&str>,
+) -> Result<Outcome, CompleteError> {
+    if !may_change(job, prediction.status) {
         // An earlier attempt may have stored this success's images and then
         // failed to record them (database gone mid-way, answered 503); the
         // job has since ended another way (e.g. canceled), so no render will
         // ever name them. This retry is the last one to know their keys.
         if prediction.status == PredictionStatus::Succeeded && job.status != JobStatus::Succeeded {
-            remove_objects(services, renders::render_id_for_job(job.id), prediction.output.len()).await;
+            RenderObjects::for_job(job, prediction.output.len()).remove(services).await;
         }
         return Ok(Outcome::Ignored("job already finished"));
     }
     match prediction.status {
-        PredictionStatus::Succeeded => succeed(services, &job, prediction, delivery_id).await,
+        PredictionStatus::Succeeded => succeed(services, job, prediction, delivery_id).await,
         PredictionStatus::Failed => {
             let detail = prediction.error.as_deref().unwrap_or("failed without an error message");
             let message =
                 if refused_by_safety_filter(detail) { jobs::CONTENT_REFUSED_ERROR } else { PREDICTION_FAILED };
             let failed = Transition::Failed { error: message, detail: Some(detail) };
-            finish(services, &job, delivery_id, failed, Outcome::Failed).await
+            finish(services, job, delivery_id, failed).await
         }
         // Replicate's deadline (our Cancel-After) passed before the
         // prediction started: the job timed out, nobody canceled it.
         PredictionStatus::Aborted => {
             let detail = Some("aborted: the deadline passed before the prediction started");
             let timed_out = Transition::Failed { error: jobs::TIMEOUT_ERROR, detail };
-            finish(services, &job, delivery_id, timed_out, Outcome::Failed).await
+            finish(services, job, delivery_id, timed_out).await
         }
-        PredictionStatus::Canceled => {
-            finish(services, &job, delivery_id, Transition::Canceled, Outcome::Canceled).await
-        }
+        PredictionStatus::Canceled => finish(services, job, delivery_id, Transition::Canceled).await,
         PredictionStatus::Starting | PredictionStatus::Processing => {
             if job.status == JobStatus::Starting {
                 let mut tx = services.db.as_service().await?;
@@ -153,35 +172,33 @@ async fn succeed(
 ) -> Result<Outcome, CompleteError> {
     if prediction.output.is_empty() {
         let failed = Transition::Failed { error: BAD_OUTPUT, detail: Some("succeeded without output") };
-        return finish(services, job, delivery_id, failed, Outcome::Failed).await;
+        return finish(services, job, delivery_id, failed).await;
     }
-    let render_id = renders::render_id_for_job(job.id);
+    let objects = RenderObjects::for_job(job, prediction.output.len());
     // Download and store every variant concurrently.
-    let stored = try_join_all(prediction.output.iter().enumerate().map(|(index, url)| async move {
+    let stored = try_join_all(prediction.output.iter().zip(&objects.keys).map(|(url, key)| async move {
         let bytes = services.replicate.download_output(url).await?;
-        let key = render_key(render_id, index as i32);
         services
             .storage
-            .put(PUBLIC_BUCKET, &key, bytes, "image/jpeg")
+            .put(PUBLIC_BUCKET, key, bytes, "image/jpeg")
             .await
-            .map_err(|error| StoreError::Storage(error.to_string()))?;
-        Ok::<String, StoreError>(key)
+            .map_err(|error| StoreError::Storage(error.to_string()))
     }))
     .await;
-    let keys = match stored {
-        Ok(keys) => keys,
+    match stored {
+        Ok(_) => {}
         Err(StoreError::Output(error)) if is_permanent(&error) => {
             tracing::warn!(%error, job_id = %job.id, "unusable output");
-            remove_orphans(services, job.id, prediction.output.len()).await?;
+            objects.remove_unless_recorded(services).await?;
             let detail = error.to_string();
             let failed = Transition::Failed { error: BAD_OUTPUT, detail: Some(&detail) };
-            return finish(services, job, delivery_id, failed, Outcome::Failed).await;
+            return finish(services, job, delivery_id, failed).await;
         }
         Err(error) => {
-            remove_orphans(services, job.id, prediction.output.len()).await?;
+            objects.remove_unless_recorded(services).await?;
             return Err(CompleteError::Transient(error.to_string()));
         }
-    };
+    }
 
     let mut tx = services.db.as_service().await?;
     if let Some(id) = delivery_id {
@@ -189,19 +206,19 @@ async fn succeed(
             // A concurrent copy of this delivery won; its render names these
             // keys, unless it was deleted meanwhile.
             tx.rollback().await?;
-            remove_orphans(services, job.id, keys.len()).await?;
+            objects.remove_unless_recorded(services).await?;
             return Ok(Outcome::Ignored("duplicate delivery"));
         }
     }
-    if jobs::set_job_status(&mut tx, job.id, &Transition::Succeeded).await?.is_none() {
+    let Some(succeeded) = jobs::set_job_status(&mut tx, job.id, &Transition::Succeeded).await? else {
         // Another delivery or poll finished it first (then the objects are
         // that render's), or it was canceled meanwhile (then they are orphans).
         tx.rollback().await?;
-        remove_orphans(services, job.id, keys.len()).await?;
+        objects.remove_unless_recorded(services).await?;
         return Ok(Outcome::Ignored("job already finished"));
-    }
+    };
     let new_render = renders::NewRender {
-        id: render_id,
+        id: objects.render_id,
         job_id: job.id,
         owner_id: job.owner_id,
         mode: &job.mode,
@@ -210,11 +227,11 @@ async fn succeed(
         cover_variant: 0,
     };
     renders::create_render(&mut tx, &new_render).await?;
-    renders::add_variants(&mut tx, render_id, job.owner_id, &keys).await?;
+    renders::add_variants(&mut tx, objects.render_id, job.owner_id, &objects.keys).await?;
     usage::debit_generation(&mut tx, job.owner_id, job.id, 1).await?;
     tx.commit().await?;
-    tracing::info!(job_id = %job.id, variants = keys.len(), "generation completed");
-    Ok(Outcome::Succeeded { render_id })
+    tracing::info!(job_id = %job.id, variants = objects.keys.len(), "generation completed");
+    Ok(Outcome::Ended(Box::new(objects.into_outputs(succeeded))))
 }
 
 /// Ends the job with `transition` (a failure's detail goes with it, in the
@@ -224,7 +241,6 @@ async fn finish(
     job: &Job,
     delivery_id: Option<&str>,
     transition: Transition<'_>,
-    outcome: Outcome,
 ) -> Result<Outcome, CompleteError> {
     let mut tx = services.db.as_service().await?;
     if let Some(id) = delivery_id {
@@ -232,11 +248,11 @@ async fn finish(
             return Ok(Outcome::Ignored("duplicate delivery"));
         }
     }
-    if jobs::set_job_status(&mut tx, job.id, &transition).await?.is_none() {
+    let Some(ended) = jobs::set_job_status(&mut tx, job.id, &transition).await? else {
         return Ok(Outcome::Ignored("job already finished"));
-    }
+    };
     tx.commit().await?;
-    Ok(outcome)
+    Ok(Outcome::Ended(Box::new(JobWithOutputs::without_outputs(ended))))
 }
 
 /// Whether Replicate's failure text is the model's safety filter refusing
@@ -248,21 +264,6 @@ fn refused_by_safety_filter(detail: &str) -> bool {
     ["(e005)", "flagged as sensitive", "nsfw", "safety filter", "content policy", "content moderation"]
         .iter()
         .any(|marker| detail.contains(marker))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::refused_by_safety_filter;
-
-    #[test]
-    fn safety_refusals_are_told_from_other_failures() {
-        assert!(refused_by_safety_filter(
-            "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
-        ));
-        assert!(refused_by_safety_filter("NSFW content detected. Try running it again, or try a different prompt."));
-        assert!(!refused_by_safety_filter("CUDA out of memory"));
-        assert!(!refused_by_safety_filter("Prediction interrupted; please retry (code: PA)"));
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -281,34 +282,63 @@ fn is_permanent(error: &OutputError) -> bool {
     )
 }
 
-/// Removes the objects this attempt stored, unless a render names them: a
-/// concurrent delivery or poll won, and its render points at these very keys
-/// (they derive from the job id). The job having succeeded is not enough: its
-/// owner may have deleted that render (and its objects) while this attempt
-/// was storing them again, which would leave objects no row names.
-async fn remove_orphans(services: &Services, job_id: Uuid, count: usize) -> Result<(), CompleteError> {
-    let render_id = renders::render_id_for_job(job_id);
-    let mut tx = services.db.as_service().await?;
-    let Some(job) = jobs::get_job_by_id(&mut tx, job_id).await? else {
-        tx.commit().await?;
-        return Ok(());
-    };
-    let render = match job.status {
-        JobStatus::Succeeded => renders::get_render(&mut tx, render_id, job.owner_id).await?,
-        _ => None,
-    };
-    tx.commit().await?;
-    if render.is_none() {
-        remove_objects(services, render_id, count).await;
-    }
-    Ok(())
+/// Where a succeeded prediction's images go. The keys derive from the job
+/// (through its render id), so every attempt writes the same objects.
+struct RenderObjects {
+    render_id: Uuid,
+    owner_id: Uuid,
+    keys: Vec<String>,
 }
 
-/// Best effort: objects without a render must not linger.
-async fn remove_objects(services: &Services, render_id: Uuid, count: usize) {
-    for index in 0..count {
-        if let Err(error) = services.storage.delete(PUBLIC_BUCKET, &render_key(render_id, index as i32)).await {
-            tracing::warn!(%error, %render_id, "could not remove an orphan object");
+impl RenderObjects {
+    fn for_job(job: &Job, count: usize) -> Self {
+        let render_id = renders::render_id_for_job(job.id);
+        let keys = (0..count).map(|index| render_key(render_id, index as i32)).collect();
+        RenderObjects { render_id, owner_id: job.owner_id, keys }
+    }
+
+    /// The job as it succeeded, with the render these objects belong to.
+    fn into_outputs(self, job: Job) -> JobWithOutputs {
+        let variants = (0..).zip(self.keys).collect();
+        JobWithOutputs { job, render_id: Some(self.render_id), variants }
+    }
+
+    /// Removes the objects this attempt stored, unless a render names them:
+    /// a concurrent delivery or poll won, and its render points at these
+    /// very keys. The job having succeeded is not enough: its owner may have
+    /// deleted that render (and its objects) while this attempt was storing
+    /// them again, which would leave objects no row names.
+    async fn remove_unless_recorded(&self, services: &Services) -> Result<(), CompleteError> {
+        let mut tx = services.db.as_service().await?;
+        let render = renders::get_render(&mut tx, self.render_id, self.owner_id).await?;
+        tx.commit().await?;
+        if render.is_none() {
+            self.remove(services).await;
         }
+        Ok(())
+    }
+
+    /// Best effort: objects without a render must not linger.
+    async fn remove(&self, services: &Services) {
+        for key in &self.keys {
+            if let Err(error) = services.storage.delete(PUBLIC_BUCKET, key).await {
+                tracing::warn!(%error, render_id = %self.render_id, "could not remove an orphan object");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_by_safety_filter;
+
+    #[test]
+    fn safety_refusals_are_told_from_other_failures() {
+        assert!(refused_by_safety_filter(
+            "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+        ));
+        assert!(refused_by_safety_filter("NSFW content detected. Try running it again, or try a different prompt."));
+        assert!(!refused_by_safety_filter("CUDA out of memory"));
+        assert!(!refused_by_safety_filter("Prediction interrupted; please retry (code: PA)"));
     }
 }

@@ -4,10 +4,10 @@
 //! so its owner can generate again. Used by `GET /generations/{id}` and the
 //! sweeper.
 
-use super::complete::{self, Outcome, Source};
+use super::complete::{self, Outcome};
 use crate::app::Services;
 use crate::config::JOB_TIMEOUT;
-use crate::repositories::generation_jobs::{self as jobs, Job, Transition};
+use crate::repositories::generation_jobs::{self as jobs, Job, JobWithOutputs, Transition};
 use chrono::Utc;
 use std::time::Duration;
 
@@ -16,13 +16,15 @@ pub const STALE_AFTER: Duration = Duration::from_secs(20);
 /// At most one poll per job in this interval, whoever asks.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Refreshed {
     /// Nothing was due, or another caller holds the poll.
     Unchanged,
     Polled,
-    Completed,
-    Expired,
+    /// Replicate's answer ended the job: as stored now, with its outputs.
+    Completed(Box<JobWithOutputs>),
+    /// The timeout failed the job: as stored now.
+    Expired(Box<Job>),
 }
 
 fn age(job: &Job) -> Duration {
@@ -40,26 +42,28 @@ pub async fn refresh_if_stale(services: &Services, job: &Job) -> Result<Refreshe
     let mut tx = services.db.as_service().await?;
     let claimed = jobs::claim_poll(&mut tx, job.id, POLL_INTERVAL).await?;
     tx.commit().await?;
-    if !claimed {
+    // The claim answers the job as it stands now, which is what the poll
+    // and the timeout judge.
+    let Some(job) = claimed else {
         return Ok(Refreshed::Unchanged);
-    }
+    };
     if let Some(prediction_id) = &job.prediction_id {
         match services.replicate.get_prediction(prediction_id).await {
-            Ok(prediction) => match complete::complete(services, job.id, &prediction, Source::Poll).await {
-                Ok(Outcome::Succeeded { .. } | Outcome::Failed | Outcome::Canceled) => return Ok(Refreshed::Completed),
+            Ok(prediction) => match complete::complete_poll(services, &job, &prediction).await {
+                Ok(Outcome::Ended(ended)) => return Ok(Refreshed::Completed(ended)),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, job_id = %job.id, "completing after a poll failed"),
             },
             Err(error) => tracing::warn!(%error, job_id = %job.id, "polling Replicate failed"),
         }
     }
-    if age(job) >= JOB_TIMEOUT {
+    if age(&job) >= JOB_TIMEOUT {
         let mut tx = services.db.as_service().await?;
         let expired = jobs::set_job_status(&mut tx, job.id, &Transition::TimedOut).await?;
         tx.commit().await?;
-        if expired.is_some() {
+        if let Some(expired) = expired {
             tracing::info!(job_id = %job.id, "generation timed out");
-            return Ok(Refreshed::Expired);
+            return Ok(Refreshed::Expired(Box::new(expired)));
         }
     }
     Ok(Refreshed::Polled)

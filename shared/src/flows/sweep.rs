@@ -25,8 +25,8 @@ pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbErro
         // Boxed: the refresh future nests poll, download, storage and database
         // futures deeply enough to strain the compiler's layout limits.
         match Box::pin(refresh_if_stale(services, job)).await {
-            Ok(Refreshed::Completed) => report.completed += 1,
-            Ok(Refreshed::Expired) => report.expired += 1,
+            Ok(Refreshed::Completed(_)) => report.completed += 1,
+            Ok(Refreshed::Expired(_)) => report.expired += 1,
             Ok(_) => {}
             Err(error) => {
                 report.errors += 1;

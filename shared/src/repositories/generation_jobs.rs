@@ -269,21 +269,20 @@ fn attach_sql() -> String {
     )
 }
 
-/// Claims the right to poll Replicate for this job now: true for at most one
-/// caller per `min_interval`, across every process (the claim is a row update,
-/// not process memory).
-pub async fn claim_poll(tx: &mut Tx, id: Uuid, min_interval: std::time::Duration) -> Result<bool, DbError> {
+/// Claims the right to poll Replicate for this running job now, for at most
+/// one caller per `min_interval` across every process (the claim is a row
+/// update, not process memory); the claimer gets the job as it stands.
+pub async fn claim_poll(tx: &mut Tx, id: Uuid, min_interval: std::time::Duration) -> Result<Option<Job>, DbError> {
+    let sql = format!(
+        "update public.generation_jobs
+            set last_polled_at = now()
+          where id = $1
+            and status in ('starting', 'processing')
+            and (last_polled_at is null or last_polled_at < now() - make_interval(secs => $2))
+          returning {COLUMNS}"
+    );
     let seconds = min_interval.as_secs_f64();
-    let claimed = tx
-        .execute(
-            "update public.generation_jobs
-                set last_polled_at = now()
-              where id = $1
-                and (last_polled_at is null or last_polled_at < now() - make_interval(secs => $2))",
-            &[(&id, Type::UUID), (&seconds, Type::FLOAT8)],
-        )
-        .await?;
-    Ok(claimed == 1)
+    job_from_rows(tx.query(&sql, &[(&id, Type::UUID), (&seconds, Type::FLOAT8)]).await?)
 }
 
 /// Jobs not terminal and created more than `older_than` ago, oldest first:
@@ -299,8 +298,21 @@ pub async fn list_stale_jobs(tx: &mut Tx, older_than: std::time::Duration, limit
     tx.query(&sql, &[(&seconds, Type::FLOAT8), (&limit, Type::INT8)]).await?.iter().map(Job::from_row).collect()
 }
 
-/// A job with what it produced: the render id and its variants' image paths.
-pub type JobWithOutputs = (Job, Option<Uuid>, Vec<(i32, String)>);
+/// A job with what it produced: its render's id and the variants' index
+/// and image path, once it succeeded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobWithOutputs {
+    pub job: Job,
+    pub render_id: Option<Uuid>,
+    pub variants: Vec<(i32, String)>,
+}
+
+impl JobWithOutputs {
+    /// A job that produced nothing (it is running, failed or was canceled).
+    pub fn without_outputs(job: Job) -> Self {
+        JobWithOutputs { job, render_id: None, variants: Vec::new() }
+    }
+}
 
 /// A job with its outputs (render id, variants' index and path), as a whole
 /// read transaction: one statement, one round trip.
@@ -326,7 +338,11 @@ fn job_with_outputs(rows: Vec<Row>) -> Result<Option<JobWithOutputs>, DbError> {
     let Some(row) = rows.first() else { return Ok(None) };
     let indexes: Vec<i32> = row.get("variant_indexes");
     let paths: Vec<String> = row.get("variant_paths");
-    Ok(Some((Job::from_row(row)?, row.get("render_id"), indexes.into_iter().zip(paths).collect())))
+    Ok(Some(JobWithOutputs {
+        job: Job::from_row(row)?,
+        render_id: row.get("render_id"),
+        variants: indexes.into_iter().zip(paths).collect(),
+    }))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A job as the API shows it (`GET /generations/{id}` and submit's answer).
 
-use crate::repositories::generation_jobs::{Job, JobStatus, CONTENT_REFUSED_ERROR, TIMEOUT_ERROR};
+use crate::repositories::generation_jobs::{Job, JobStatus, JobWithOutputs, CONTENT_REFUSED_ERROR, TIMEOUT_ERROR};
 use crate::storage::Storage;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -34,7 +34,8 @@ pub struct VariantView {
 }
 
 impl JobView {
-    pub fn new(job: &Job, render_id: Option<Uuid>, variants: &[(i32, String)], storage: &Storage) -> Self {
+    pub fn new(outputs: &JobWithOutputs, storage: &Storage) -> Self {
+        let JobWithOutputs { job, render_id, variants } = outputs;
         JobView {
             id: job.id,
             status: job.status.as_str(),
@@ -46,7 +47,7 @@ impl JobView {
             completed_at: job.completed_at,
             error: job.error.clone(),
             error_code: error_code(job),
-            render_id,
+            render_id: *render_id,
             variants: variants
                 .iter()
                 .map(|(index, path)| VariantView { index: *index, image_url: storage.public_url(path) })
@@ -56,7 +57,7 @@ impl JobView {
 
     /// A job that has produced nothing yet.
     pub fn pending(job: &Job, storage: &Storage) -> Self {
-        Self::new(job, None, &[], storage)
+        Self::new(&JobWithOutputs::without_outputs(job.clone()), storage)
     }
 }
 
