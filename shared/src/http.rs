@@ -1,14 +1,16 @@
 //! The HTTP side every function shares: the one error type and its mapping to
 //! status codes, the JSON envelope, and request parsing helpers.
 
+pub mod body;
 mod error;
 pub mod list_params;
 mod request;
 mod response;
 mod route;
 
+pub use body::{json_object, Field, Problems};
 pub use error::{ApiError, ErrorCode};
-pub use request::{bearer_header, json_body, path_uuid, query_param, request_id, MAX_JSON_BODY_BYTES};
+pub use request::{bearer_header, path_uuid, query_param, request_id, MAX_JSON_BODY_BYTES};
 pub use response::{empty, ok, ok_with_status, CacheControl, Envelope};
 pub use route::{allow, api_segments, API_PREFIX};
 

@@ -1,5 +1,5 @@
 //! What a client sends to `POST /generations` and to the listing endpoints:
-//! the JSON body through the same `json_body` the handler uses, then
+//! the JSON body through the same `SubmitRequest::from_request` the handler uses, then
 //! `validate`; a query string through `query_param` into `PageRequest`; an
 //! input path on its own.
 //!
@@ -15,7 +15,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use shared::flows::submit::{validate, SubmitRequest};
-use shared::http::{json_body, query_param, Body, Request};
+use shared::http::{query_param, Body, Request};
 use shared::prompt::{build_prompt, EXCLUSIONS, MAX_PROMPT_CHARS, MAX_USER_TEXT_CHARS};
 use shared::repositories::pagination::{PageRequest, MAX_LIMIT};
 use shared::storage::InputPath;
@@ -30,7 +30,7 @@ fn check_submit(body: &[u8], content_type: Option<&'static str>) {
     if let Some(content_type) = content_type {
         request.headers_mut().insert("content-type", content_type.parse().expect("a valid header value"));
     }
-    let Ok(submit) = json_body::<SubmitRequest>(&request) else { return };
+    let Ok(submit) = SubmitRequest::from_request(&request) else { return };
     let Ok(valid) = validate(&submit, OWNER) else { return };
     assert!(valid.inputs.iter().all(|input| input.owner == OWNER));
     assert!(valid.prompt.as_ref().is_none_or(|prompt| prompt.chars().count() <= MAX_USER_TEXT_CHARS));

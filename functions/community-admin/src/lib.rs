@@ -24,7 +24,6 @@
 //! The tables are writable by `service_role` only; [`Admin`] is the one way
 //! this crate opens such a transaction, and it exists only after the check.
 
-mod fields;
 mod input;
 mod view;
 

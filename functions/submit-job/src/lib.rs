@@ -25,7 +25,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     let (status, job) = match retry_of {
         Some(job_id) => (StatusCode::ACCEPTED, submit::retry(services, &user, job_id).await?),
         None => {
-            let body: SubmitRequest = http::json_body(request)?;
+            let body = SubmitRequest::from_request(request)?;
             match submit::submit(services, &user, &body).await? {
                 SubmitOutcome::Created(job) => (StatusCode::ACCEPTED, job),
                 SubmitOutcome::Replayed(job) => (StatusCode::OK, job),

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use shared::app::Services;
 use shared::config::RateLimitedAction;
-use shared::http::{self, allow, api_segments, ApiError, Body, CacheControl, Method, Request, Response};
+use shared::http::{
+    self, allow, api_segments, json_object, ApiError, Body, CacheControl, Field, Method, Problems, Request, Response,
+};
 use shared::repositories::rate_limits;
 use shared::storage::{ImageType, InputPath, MAX_INPUT_BYTES, PRIVATE_BUCKET};
 use std::collections::BTreeMap;
@@ -13,11 +15,11 @@ use std::time::Duration;
 /// How long the client has to start the upload.
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UploadRequest {
-    content_type: String,
-    size_bytes: u64,
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct UploadBody {
+    content_type: Field<String>,
+    size_bytes: Field<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,12 +46,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     // Storage costs money too: anonymous sign-ins upload only where they
     // may also generate.
     shared::flows::submit::refuse_anonymous_without_allowance(services, &user)?;
-    let body: UploadRequest = http::json_body(request)?;
-    let image_type = ImageType::from_content_type(&body.content_type)
-        .ok_or_else(|| ApiError::invalid_field("contentType", "must be image/jpeg, image/png or image/webp"))?;
-    if body.size_bytes == 0 || body.size_bytes > MAX_INPUT_BYTES {
-        return Err(ApiError::invalid_field("sizeBytes", "must be between 1 byte and 15 MiB"));
-    }
+    let (image_type, size_bytes) = upload_request(request)?;
     let limit = services.env.rate_limits.of(RateLimitedAction::Upload);
     let tx = services.db.as_user(&user).await?;
     if let Some(wait) = rate_limits::take_caller_token(tx, RateLimitedAction::Upload, &limit).await? {
@@ -58,13 +55,7 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     let path = InputPath::new(user.user_id(), image_type);
     let presigned = services
         .storage
-        .presign_put(
-            PRIVATE_BUCKET,
-            &path.bucket_key(),
-            image_type.content_type(),
-            body.size_bytes,
-            UPLOAD_URL_LIFETIME,
-        )
+        .presign_put(PRIVATE_BUCKET, &path.bucket_key(), image_type.content_type(), size_bytes, UPLOAD_URL_LIFETIME)
         .await?;
     let ticket = UploadTicket {
         path: path.db_path(),
@@ -74,4 +65,19 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
         expires_at: chrono::Utc::now() + UPLOAD_URL_LIFETIME,
     };
     Ok(http::ok(request_id, &ticket, CacheControl::PrivateNoStore))
+}
+
+/// The image type and size an upload declares; every bad field is named.
+fn upload_request(request: &Request) -> Result<(ImageType, u64), ApiError> {
+    let body: UploadBody = json_object(request)?;
+    let mut problems = Problems::default();
+    let image_type = body.content_type.required("contentType", &mut problems).and_then(|content_type| {
+        let known = ImageType::from_content_type(&content_type);
+        problems.check("contentType", known.ok_or("must be image/jpeg, image/png or image/webp"))
+    });
+    let size = body.size_bytes.required("sizeBytes", &mut problems).and_then(|size| {
+        let within = (1..=MAX_INPUT_BYTES).contains(&size);
+        problems.check("sizeBytes", within.then_some(size).ok_or("must be between 1 byte and 15 MiB"))
+    });
+    problems.into_result(image_type.zip(size))
 }

@@ -7,100 +7,32 @@
 //! right away, so the user is never left blocked and nothing is charged
 //! (charging happens only when a job succeeds).
 
+mod request;
+
+pub use request::{validate, SubmitRequest, ValidSubmission};
+
 use crate::app::Services;
 use crate::auth::VerifiedUser;
-use crate::config::{self, Mode, RateLimitedAction, JOB_TIMEOUT};
+use crate::config::{RateLimitedAction, JOB_TIMEOUT};
 use crate::db::DbError;
 use crate::http::{ApiError, ErrorCode};
-use crate::prompt::{build_prompt, MAX_USER_TEXT_CHARS};
+use crate::prompt::build_prompt;
 use crate::replicate::ReplicateError;
 use crate::repositories::generation_jobs::{self as jobs, Job, NewJob, Transition};
 use crate::repositories::usage;
-use crate::storage::{ImageType, InputPath, InputPathError, MAX_INPUT_BYTES, PRIVATE_BUCKET};
-use serde::Deserialize;
+use crate::storage::{ImageType, InputPath, MAX_INPUT_BYTES, PRIVATE_BUCKET};
 use std::time::Duration;
 use uuid::Uuid;
 
 /// Replicate reads inputs through presigned GETs that outlive the job timeout.
 pub const INPUT_URL_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SubmitRequest {
-    pub mode: String,
-    pub room_type: Option<String>,
-    pub style: Option<String>,
-    pub prompt: Option<String>,
-    pub input1_path: Option<String>,
-    pub input2_path: Option<String>,
-    pub idempotency_key: Option<Uuid>,
-}
-
-/// A request that passed validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidSubmission {
-    pub mode: Mode,
-    pub room_type: Option<&'static config::Preset>,
-    pub style: Option<&'static config::Preset>,
-    pub prompt: Option<String>,
-    pub inputs: Vec<InputPath>,
-    pub idempotency_key: Option<Uuid>,
-}
-
+/// What a submit did.
 pub enum SubmitOutcome {
     /// A new job (202).
     Created(Job),
     /// The same request with the same idempotency key: the earlier job (200).
     Replayed(Job),
-}
-
-/// Checks everything that needs no I/O. Errors name the field.
-pub fn validate(request: &SubmitRequest, owner: Uuid) -> Result<ValidSubmission, ApiError> {
-    let mode = Mode::parse(&request.mode).ok_or_else(|| ApiError::invalid_field("mode", Mode::EXPECTED))?;
-    let room_type = preset(request.room_type.as_deref(), config::room_type, "roomType")?;
-    let style = preset(request.style.as_deref(), config::style, "style")?;
-    let prompt = request.prompt.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
-    if prompt.as_ref().is_some_and(|p| p.chars().count() > MAX_USER_TEXT_CHARS) {
-        return Err(ApiError::invalid_field("prompt", &format!("must be at most {MAX_USER_TEXT_CHARS} characters")));
-    }
-    let input = |field: &str, value: &Option<String>| -> Result<Option<InputPath>, ApiError> {
-        value
-            .as_deref()
-            .map(|path| {
-                InputPath::parse_owned(path, owner).map_err(|error| match error {
-                    InputPathError::NotOwned => ApiError::forbidden(format!("{field} is not one of your uploads")),
-                    InputPathError::Malformed => {
-                        ApiError::invalid_field(field, "must be a path returned by POST /uploads")
-                    }
-                })
-            })
-            .transpose()
-    };
-    let input1 = input("input1Path", &request.input1_path)?;
-    let input2 = input("input2Path", &request.input2_path)?;
-    let inputs = match (mode, input1, input2) {
-        (Mode::Redesign | Mode::Staging, Some(first), None) => vec![first],
-        (Mode::Compose, Some(first), Some(second)) => vec![first, second],
-        (Mode::Imagine, None, None) if prompt.is_some() => vec![],
-        (Mode::Imagine, None, None) => return Err(ApiError::invalid_field("prompt", "is required for imagine")),
-        (Mode::Imagine, _, _) => return Err(ApiError::validation("imagine takes no input images")),
-        (Mode::Compose, _, _) => {
-            return Err(ApiError::validation("compose needs input1Path (the room) and input2Path (the item)"))
-        }
-        (_, None, _) => return Err(ApiError::invalid_field("input1Path", "is required for this mode")),
-        (_, Some(_), Some(_)) => return Err(ApiError::invalid_field("input2Path", "is only used by compose")),
-    };
-    Ok(ValidSubmission { mode, room_type, style, prompt, inputs, idempotency_key: request.idempotency_key })
-}
-
-fn preset(
-    value: Option<&str>,
-    find: fn(&str) -> Option<&'static config::Preset>,
-    field: &str,
-) -> Result<Option<&'static config::Preset>, ApiError> {
-    value
-        .map(|id| find(id).ok_or_else(|| ApiError::invalid_field(field, "is not a known preset (see GET /presets)")))
-        .transpose()
 }
 
 /// Each input must exist in storage, be within the size limit and really be
@@ -338,66 +270,5 @@ pub async fn retry(services: &Services, user: &VerifiedUser, job_id: Uuid) -> Re
     };
     match submit(services, user, &request).await? {
         SubmitOutcome::Created(job) | SubmitOutcome::Replayed(job) => Ok(job),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(mode: &str) -> SubmitRequest {
-        SubmitRequest {
-            mode: mode.into(),
-            room_type: None,
-            style: None,
-            prompt: None,
-            input1_path: None,
-            input2_path: None,
-            idempotency_key: None,
-        }
-    }
-
-    fn path(owner: Uuid) -> String {
-        InputPath::new(owner, ImageType::Jpeg).db_path()
-    }
-
-    #[test]
-    fn inputs_per_mode() {
-        let me = Uuid::new_v4();
-        let one = SubmitRequest { input1_path: Some(path(me)), ..request("redesign") };
-        assert_eq!(validate(&one, me).unwrap().inputs.len(), 1);
-        assert_eq!(validate(&SubmitRequest { mode: "staging".into(), ..one.clone() }, me).unwrap().inputs.len(), 1);
-        assert!(validate(&SubmitRequest { mode: "compose".into(), ..one.clone() }, me).is_err());
-        let two = SubmitRequest { input2_path: Some(path(me)), mode: "compose".into(), ..one.clone() };
-        assert_eq!(validate(&two, me).unwrap().inputs.len(), 2);
-        assert!(validate(&SubmitRequest { mode: "redesign".into(), ..two.clone() }, me).is_err());
-        assert!(validate(&request("redesign"), me).is_err());
-        assert!(validate(&request("imagine"), me).is_err(), "imagine needs a prompt");
-        let imagine = SubmitRequest { prompt: Some("a loft".into()), ..request("imagine") };
-        assert!(validate(&imagine, me).unwrap().inputs.is_empty());
-        assert!(validate(&SubmitRequest { input1_path: Some(path(me)), ..imagine }, me).is_err());
-    }
-
-    #[test]
-    fn bad_fields_are_named() {
-        let me = Uuid::new_v4();
-        let cases = [
-            (request("paint"), "mode"),
-            (SubmitRequest { room_type: Some("dungeon".into()), ..request("imagine") }, "roomType"),
-            (SubmitRequest { style: Some("gothic".into()), ..request("imagine") }, "style"),
-            (SubmitRequest { prompt: Some("x".repeat(MAX_USER_TEXT_CHARS + 1)), ..request("imagine") }, "prompt"),
-            (SubmitRequest { input1_path: Some("private/../x.jpg".into()), ..request("redesign") }, "input1Path"),
-        ];
-        for (request, field) in cases {
-            let error = validate(&request, me).unwrap_err();
-            assert_eq!(error.code, ErrorCode::ValidationError);
-            assert!(error.details.unwrap().get(field).is_some(), "{field}");
-        }
-    }
-
-    #[test]
-    fn another_users_upload_is_forbidden() {
-        let request = SubmitRequest { input1_path: Some(path(Uuid::new_v4())), ..request("redesign") };
-        assert_eq!(validate(&request, Uuid::new_v4()).unwrap_err().code, ErrorCode::Forbidden);
     }
 }

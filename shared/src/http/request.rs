@@ -24,8 +24,8 @@ pub fn bearer_header(request: &Request) -> Option<&str> {
     request.headers().get(lambda_http::http::header::AUTHORIZATION).and_then(|value| value.to_str().ok())
 }
 
-/// Parses the JSON body into `T`.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+/// Parses the JSON body into `T` (bodies are read through [`super::json_object`]).
+pub(super) fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
     let bytes: &[u8] = match request.body() {
         Body::Empty => b"",
         Body::Text(text) => text.as_bytes(),

@@ -87,20 +87,14 @@ enum Workload {
         page: Page<RenderListItem>,
         storage: Storage,
     },
+    /// A request through `gateway::dispatch`, which hands it to the same
+    /// handler function its Lambda runs.
     Handler {
         services: Arc<Services>,
-        handler: Handler,
         method: &'static str,
         path: String,
         body: Option<serde_json::Value>,
     },
-}
-
-#[derive(Clone, Copy)]
-enum Handler {
-    Renders,
-    Usage,
-    Collections,
 }
 
 /// The test stack and what the handler paths share: one user with a gallery.
@@ -171,36 +165,26 @@ impl Fixture {
         // A gallery as the app shows it: a few favourites (which creates
         // "My Favorites") and three collections of the user's own.
         for render in &fixture.render_ids[..5] {
-            fixture.call(Handler::Collections, "POST", "/favorites/toggle", Some(json!({ "renderId": render }))).await;
+            fixture.call("POST", "/favorites/toggle", Some(json!({ "renderId": render }))).await;
         }
         for name in ["Living room ideas", "Client: Berlin flat", "Maybe later"] {
-            fixture.call(Handler::Collections, "POST", "/collections", Some(json!({ "name": name }))).await;
+            fixture.call("POST", "/collections", Some(json!({ "name": name }))).await;
         }
         fixture
     }
 
-    async fn call(&self, handler: Handler, method: &str, path: &str, body: Option<serde_json::Value>) {
+    async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) {
         let request = self.stack.request(method, path, Some(&self.user.token), body);
-        let status = handler.handle(&self.services, request).await.status();
+        let status = gateway::dispatch(&self.services, request).await.status();
         assert!(status.is_success(), "{method} {path} answered {status}");
-    }
-}
-
-impl Handler {
-    async fn handle(self, services: &Services, request: Request) -> http::Response<Body> {
-        match self {
-            Handler::Renders => renders::handle(services, request).await,
-            Handler::Usage => usage::handle(services, request).await,
-            Handler::Collections => collections::handle(services, request).await,
-        }
     }
 }
 
 impl Workload {
     async fn prepare(path: &str, fixture: Option<&Fixture>) -> Self {
-        let handler = |handler, method, path: String, body| {
+        let handler = |method, path: String, body| {
             let fixture = fixture.expect("handler paths have a fixture");
-            Workload::Handler { services: Arc::clone(&fixture.services), handler, method, path, body }
+            Workload::Handler { services: Arc::clone(&fixture.services), method, path, body }
         };
         match path {
             "token-hs256" => {
@@ -233,16 +217,16 @@ impl Workload {
                 Workload::SubmitBody { request, owner }
             }
             "json-renders" => Workload::RendersPage { page: gallery_page(), storage: Storage::new(&storage_config()) },
-            "handler-renders" => handler(Handler::Renders, "GET", "/renders?limit=24".into(), None),
+            "handler-renders" => handler("GET", "/renders?limit=24".into(), None),
             "handler-render" => {
                 let id = fixture.expect("handler paths have a fixture").render_ids[0];
-                handler(Handler::Renders, "GET", format!("/renders/{id}"), None)
+                handler("GET", format!("/renders/{id}"), None)
             }
-            "handler-usage" => handler(Handler::Usage, "GET", "/usage".into(), None),
-            "handler-collections" => handler(Handler::Collections, "GET", "/collections".into(), None),
+            "handler-usage" => handler("GET", "/usage".into(), None),
+            "handler-collections" => handler("GET", "/collections".into(), None),
             "handler-favorite-toggle" => {
                 let id = fixture.expect("handler paths have a fixture").render_ids[10];
-                handler(Handler::Collections, "POST", "/favorites/toggle".into(), Some(json!({ "renderId": id })))
+                handler("POST", "/favorites/toggle".into(), Some(json!({ "renderId": id })))
             }
             _ => unreachable!("paths are checked in main"),
         }
@@ -268,7 +252,7 @@ impl Workload {
                 }
                 Workload::SubmitBody { request, owner } => {
                     for _ in 0..count {
-                        let body: SubmitRequest = http::json_body(black_box(request)).expect("body parses");
+                        let body = SubmitRequest::from_request(black_box(request)).expect("body parses");
                         black_box(submit::validate(&body, *owner).expect("body is valid"));
                     }
                 }
@@ -282,9 +266,9 @@ impl Workload {
                         ));
                     }
                 }
-                Workload::Handler { services, handler, .. } => {
+                Workload::Handler { services, .. } => {
                     for request in requests {
-                        let status = handler.handle(services, request).await.status();
+                        let status = gateway::dispatch(services, request).await.status();
                         assert!(status.is_success(), "handler answered {status}");
                     }
                 }
