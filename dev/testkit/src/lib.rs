@@ -17,4 +17,4 @@ pub mod tls;
 
 pub use app::{TestApp, TestUser};
 pub use migrate;
-pub use stack::{S3Choice, TestStack};
+pub use stack::{error_code, Reply, S3Choice, TestStack};

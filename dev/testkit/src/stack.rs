@@ -7,11 +7,12 @@
 use crate::s3::S3Server;
 use crate::tokens::TEST_JWT_SECRET;
 use crate::{TestApp, TestUser};
+use lambda_http::http::HeaderMap;
 use replicate_sim::{SimConfig, SimHandle};
 use serde_json::Value;
 use shared::app::Services;
 use shared::config::{Environment, PlanTable, RateLimits};
-use shared::http::{Body, Request};
+use shared::http::{Body, Request, Response};
 use shared::replicate::{OutputPolicy, ReplicateConfig};
 use shared::storage::PRIVATE_BUCKET;
 use std::sync::Arc;
@@ -115,6 +116,36 @@ impl TestStack {
         builder.body(body).expect("request")
     }
 
+    /// Calls a function's handler with the request API Gateway would hand it
+    /// (`path` under `/api/v1`, `token` as the bearer) and reads its answer:
+    /// the one way every function's own tests call it. Every answer, error
+    /// or not, carries the request id its logs are found by.
+    pub async fn reply(
+        &self,
+        handler: impl AsyncFn(&Services, Request) -> Response<Body>,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let response = handler(&self.services, self.request(method, path, token, body)).await;
+        assert!(response.headers().contains_key("x-request-id"), "{method} {path}: no x-request-id");
+        Reply { status: response.status().as_u16(), body: json(&response), headers: response.headers().clone() }
+    }
+
+    /// [`TestStack::reply`]'s status and JSON body.
+    pub async fn call(
+        &self,
+        handler: impl AsyncFn(&Services, Request) -> Response<Body>,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let reply = self.reply(handler, method, path, token, body).await;
+        (reply.status, reply.body)
+    }
+
     /// Stores a real JPEG as `user`'s upload and returns its path, as the
     /// client would after `POST /uploads` and the presigned PUT.
     pub async fn upload_input(&self, user: &TestUser) -> String {
@@ -135,6 +166,31 @@ impl TestStack {
             .expect("store input");
         path.db_path()
     }
+}
+
+/// A function's answer: status, headers and JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Reply {
+    /// A header's value as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The error code of an error answer.
+    pub fn error_code(&self) -> &str {
+        error_code(&self.body)
+    }
+}
+
+/// The `error.code` of an error body.
+pub fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 /// A small real JPEG (a gradient), for inputs.

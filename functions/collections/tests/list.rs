@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::json;
-use support::{call, create};
+use support::create;
 use testkit::TestStack;
 use uuid::Uuid;
 
@@ -19,14 +19,23 @@ async fn the_list_puts_my_favorites_first_with_counts_and_covers() {
     let empty = create(&stack, &user, "Empty").await;
     create(&stack, &other, "Not mine").await;
     for render in [first, second] {
-        let (status, body) =
-            call(&stack, "PUT", &format!("/collections/{kitchen}/items/{render}"), Some(&user), None).await;
+        let (status, body) = stack
+            .call(
+                collections::handle,
+                "PUT",
+                &format!("/collections/{kitchen}/items/{render}"),
+                Some(&user.token),
+                None,
+            )
+            .await;
         assert_eq!(status, 204, "{body}");
     }
-    let (status, body) = call(&stack, "POST", "/favorites/toggle", Some(&user), Some(json!({"renderId": first}))).await;
+    let (status, body) = stack
+        .call(collections::handle, "POST", "/favorites/toggle", Some(&user.token), Some(json!({"renderId": first})))
+        .await;
     assert_eq!(status, 200, "{body}");
 
-    let (status, body) = call(&stack, "GET", "/collections", Some(&user), None).await;
+    let (status, body) = stack.call(collections::handle, "GET", "/collections", Some(&user.token), None).await;
     assert_eq!(status, 200, "{body}");
     let items = body["data"]["items"].as_array().unwrap();
     let names: Vec<&str> = items.iter().map(|c| c["name"].as_str().unwrap()).collect();

@@ -4,16 +4,17 @@
 mod support;
 
 use serde_json::json;
-use support::{call, create, error_code, favorites_id};
-use testkit::TestStack;
+use support::{create, favorites_id};
+use testkit::{error_code, TestStack};
 use uuid::Uuid;
 
 #[tokio::test]
 async fn creating_trims_the_name_and_answers_201() {
     let stack = TestStack::spawn().await;
     let user = stack.create_user().await;
-    let (status, body) =
-        call(&stack, "POST", "/collections", Some(&user), Some(json!({"name": "  Living room  "}))).await;
+    let (status, body) = stack
+        .call(collections::handle, "POST", "/collections", Some(&user.token), Some(json!({"name": "  Living room  "})))
+        .await;
     assert_eq!(status, 201, "{body}");
     let data = &body["data"];
     assert_eq!(data["name"], "Living room");
@@ -31,7 +32,9 @@ async fn creating_trims_the_name_and_answers_201() {
         .get(0);
     assert_eq!(stored, "Living room");
     let exactly_100 = "é".repeat(100);
-    let (status, body) = call(&stack, "POST", "/collections", Some(&user), Some(json!({"name": exactly_100}))).await;
+    let (status, body) = stack
+        .call(collections::handle, "POST", "/collections", Some(&user.token), Some(json!({"name": exactly_100})))
+        .await;
     assert_eq!(status, 201, "100 characters (not bytes) is fine: {body}");
 }
 
@@ -51,7 +54,8 @@ async fn bad_names_are_400_with_details_name() {
         json!({}),
     ] {
         for (method, path) in [("POST", "/collections".to_string()), ("PATCH", format!("/collections/{kitchen}"))] {
-            let (status, answer) = call(&stack, method, &path, Some(&user), Some(body.clone())).await;
+            let (status, answer) =
+                stack.call(collections::handle, method, &path, Some(&user.token), Some(body.clone())).await;
             assert_eq!((status, error_code(&answer)), (400, "VALIDATION_ERROR"), "{method} {body}: {answer}");
             assert!(answer["error"]["details"]["name"].is_string(), "{method} {body}: {answer}");
         }
@@ -76,16 +80,32 @@ async fn names_are_unique_per_user_ignoring_case_and_spaces() {
     create(&stack, &other, "Kitchen").await; // other users' names do not count
 
     for name in ["kitchen", " KITCHEN ", "my favorites"] {
-        let (status, body) = call(&stack, "POST", "/collections", Some(&user), Some(json!({ "name": name }))).await;
+        let (status, body) = stack
+            .call(collections::handle, "POST", "/collections", Some(&user.token), Some(json!({ "name": name })))
+            .await;
         assert_eq!((status, error_code(&body)), (409, "RESOURCE_CONFLICT"), "{name}: {body}");
         assert!(body["error"]["details"]["name"].is_string());
     }
-    let (status, body) =
-        call(&stack, "PATCH", &format!("/collections/{bath}"), Some(&user), Some(json!({"name": "KITCHEN"}))).await;
+    let (status, body) = stack
+        .call(
+            collections::handle,
+            "PATCH",
+            &format!("/collections/{bath}"),
+            Some(&user.token),
+            Some(json!({"name": "KITCHEN"})),
+        )
+        .await;
     assert_eq!((status, error_code(&body)), (409, "RESOURCE_CONFLICT"), "{body}");
     // Renaming a collection to its own name in another case is fine.
-    let (status, body) =
-        call(&stack, "PATCH", &format!("/collections/{kitchen}"), Some(&user), Some(json!({"name": "KITCHEN"}))).await;
+    let (status, body) = stack
+        .call(
+            collections::handle,
+            "PATCH",
+            &format!("/collections/{kitchen}"),
+            Some(&user.token),
+            Some(json!({"name": "KITCHEN"})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "KITCHEN");
 }
@@ -131,7 +151,9 @@ async fn at_most_100_collections_even_under_concurrent_creates() {
 }
 
 async fn create_fails_then_room(stack: &TestStack, user: &testkit::TestUser) -> u16 {
-    let (status, _) = call(stack, "POST", "/collections", Some(user), Some(json!({"name": "one more"}))).await;
+    let (status, _) = stack
+        .call(collections::handle, "POST", "/collections", Some(&user.token), Some(json!({"name": "one more"})))
+        .await;
     assert_eq!(status, 409);
     let victim: Uuid = stack
         .app
@@ -140,9 +162,13 @@ async fn create_fails_then_room(stack: &TestStack, user: &testkit::TestUser) -> 
         .await
         .unwrap()
         .get(0);
-    let (status, _) = call(stack, "DELETE", &format!("/collections/{victim}"), Some(user), None).await;
+    let (status, _) =
+        stack.call(collections::handle, "DELETE", &format!("/collections/{victim}"), Some(&user.token), None).await;
     assert_eq!(status, 204);
-    call(stack, "POST", "/collections", Some(user), Some(json!({"name": "one more"}))).await.0
+    stack
+        .call(collections::handle, "POST", "/collections", Some(&user.token), Some(json!({"name": "one more"})))
+        .await
+        .0
 }
 
 #[tokio::test]
@@ -151,10 +177,18 @@ async fn renaming_returns_the_collection_with_its_count_and_cover() {
     let user = stack.create_user().await;
     let (_, render) = stack.app.seed_render(&user, 1).await;
     let kitchen = create(&stack, &user, "Kitchen").await;
-    call(&stack, "PUT", &format!("/collections/{kitchen}/items/{render}"), Some(&user), None).await;
-    let (status, body) =
-        call(&stack, "PATCH", &format!("/collections/{kitchen}"), Some(&user), Some(json!({"name": " Kitchens "})))
-            .await;
+    stack
+        .call(collections::handle, "PUT", &format!("/collections/{kitchen}/items/{render}"), Some(&user.token), None)
+        .await;
+    let (status, body) = stack
+        .call(
+            collections::handle,
+            "PATCH",
+            &format!("/collections/{kitchen}"),
+            Some(&user.token),
+            Some(json!({"name": " Kitchens "})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "Kitchens");
     assert_eq!(body["data"]["itemCount"], 1);
@@ -166,11 +200,19 @@ async fn my_favorites_can_be_neither_renamed_nor_deleted() {
     let stack = TestStack::spawn().await;
     let user = stack.create_user().await;
     let favorites = favorites_id(&stack, &user).await;
-    let (status, body) =
-        call(&stack, "PATCH", &format!("/collections/{favorites}"), Some(&user), Some(json!({"name": "Loved"}))).await;
+    let (status, body) = stack
+        .call(
+            collections::handle,
+            "PATCH",
+            &format!("/collections/{favorites}"),
+            Some(&user.token),
+            Some(json!({"name": "Loved"})),
+        )
+        .await;
     assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{body}");
     assert_eq!(body["error"]["message"], "My Favorites cannot be renamed");
-    let (status, body) = call(&stack, "DELETE", &format!("/collections/{favorites}"), Some(&user), None).await;
+    let (status, body) =
+        stack.call(collections::handle, "DELETE", &format!("/collections/{favorites}"), Some(&user.token), None).await;
     assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{body}");
     assert_eq!(body["error"]["message"], "My Favorites cannot be deleted");
     assert_eq!(
@@ -190,14 +232,18 @@ async fn deleting_a_collection_keeps_its_renders() {
     let user = stack.create_user().await;
     let (_, render) = stack.app.seed_render(&user, 1).await;
     let kitchen = create(&stack, &user, "Kitchen").await;
-    call(&stack, "PUT", &format!("/collections/{kitchen}/items/{render}"), Some(&user), None).await;
-    let (status, body) = call(&stack, "DELETE", &format!("/collections/{kitchen}"), Some(&user), None).await;
+    stack
+        .call(collections::handle, "PUT", &format!("/collections/{kitchen}/items/{render}"), Some(&user.token), None)
+        .await;
+    let (status, body) =
+        stack.call(collections::handle, "DELETE", &format!("/collections/{kitchen}"), Some(&user.token), None).await;
     assert_eq!(status, 204, "{body}");
     assert!(body.is_null());
     assert_eq!(stack.app.count(&format!("public.collections where id = '{kitchen}'")).await, 0);
     assert_eq!(stack.app.count("public.collection_items").await, 0);
     assert_eq!(stack.app.count(&format!("public.renders where id = '{render}'")).await, 1);
-    let (status, body) = call(&stack, "DELETE", &format!("/collections/{kitchen}"), Some(&user), None).await;
+    let (status, body) =
+        stack.call(collections::handle, "DELETE", &format!("/collections/{kitchen}"), Some(&user.token), None).await;
     assert_eq!((status, error_code(&body)), (404, "NOT_FOUND"), "already gone");
 }
 
@@ -211,14 +257,18 @@ async fn another_users_collection_is_not_found_exactly_like_a_missing_one() {
     let random = Uuid::new_v4();
     let rename = Some(json!({"name": "Mine now"}));
     for (method, body) in [("PATCH", rename.clone()), ("DELETE", None)] {
-        let (_, missing) = call(&stack, method, &format!("/collections/{random}"), Some(&user), body.clone()).await;
+        let (_, missing) = stack
+            .call(collections::handle, method, &format!("/collections/{random}"), Some(&user.token), body.clone())
+            .await;
         for target in [theirs, their_favorites] {
-            let (status, answer) =
-                call(&stack, method, &format!("/collections/{target}"), Some(&user), body.clone()).await;
+            let (status, answer) = stack
+                .call(collections::handle, method, &format!("/collections/{target}"), Some(&user.token), body.clone())
+                .await;
             assert_eq!(status, 404, "{method} {target}: {answer}");
             assert_eq!(answer, missing, "{method}: no existence leak");
         }
-        let (status, answer) = call(&stack, method, "/collections/not-a-uuid", Some(&user), body.clone()).await;
+        let (status, answer) =
+            stack.call(collections::handle, method, "/collections/not-a-uuid", Some(&user.token), body.clone()).await;
         assert_eq!((status, error_code(&answer)), (404, "NOT_FOUND"));
     }
     let names: Vec<String> = stack

@@ -4,8 +4,7 @@
 mod support;
 
 use serde_json::json;
-use support::{call, error_code};
-use testkit::TestStack;
+use testkit::{error_code, TestStack};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -27,10 +26,10 @@ async fn every_route_needs_a_valid_token() {
     ];
     let before = stack.app.count("public.collections").await;
     for (method, path, body) in routes {
-        let (status, answer) = call(&stack, method, &path, None, body.clone()).await;
+        let (status, answer) = stack.call(collections::handle, method, &path, None, body.clone()).await;
         assert_eq!((status, error_code(&answer)), (401, "UNAUTHORIZED"), "{method} {path}");
-        let request = stack.request(method, &path, Some("not.a.token"), body);
-        assert_eq!(collections::handle(&stack.services, request).await.status(), 401, "{method} {path}, bad token");
+        let (status, _) = stack.call(collections::handle, method, &path, Some("not.a.token"), body).await;
+        assert_eq!(status, 401, "{method} {path}, bad token");
     }
     assert_eq!(stack.app.count("public.collections").await, before);
     assert_eq!(stack.app.count("public.collection_items").await, 0);
@@ -52,11 +51,35 @@ async fn wrong_methods_are_405_and_unknown_paths_404() {
         ("GET", "/favorites/toggle".to_string()),
         ("PUT", "/favorites/toggle".to_string()),
     ] {
-        let (status, body) = call(&stack, method, &path, Some(&user), None).await;
+        let (status, body) = stack.call(collections::handle, method, &path, Some(&user.token), None).await;
         assert_eq!((status, error_code(&body)), (405, "METHOD_NOT_ALLOWED"), "{method} {path}");
     }
     for path in ["/favorites", "/collections/a/b", "/favorites/toggle/x"] {
-        let (status, body) = call(&stack, "GET", path, Some(&user), None).await;
+        let (status, body) = stack.call(collections::handle, "GET", path, Some(&user.token), None).await;
         assert_eq!((status, error_code(&body)), (404, "NOT_FOUND"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn every_answer_is_private_and_never_stored() {
+    let stack = TestStack::spawn().await;
+    let user = stack.create_user().await;
+    let (_, render) = stack.app.seed_render(&user, 1).await;
+    let kitchen = support::create(&stack, &user, "Kitchen").await;
+    let answers = [
+        ("GET", "/collections".to_string(), None, Some(user.token.as_str())),
+        ("POST", "/collections".to_string(), Some(json!({"name": "Bath"})), Some(&user.token)),
+        ("PATCH", format!("/collections/{kitchen}"), Some(json!({"name": "Kitchens"})), Some(&user.token)),
+        ("PUT", format!("/collections/{kitchen}/items/{render}"), None, Some(&user.token)),
+        ("GET", format!("/collections/{kitchen}/items"), None, Some(&user.token)),
+        ("POST", "/favorites/toggle".to_string(), Some(json!({"renderId": render})), Some(&user.token)),
+        ("DELETE", format!("/collections/{kitchen}"), None, Some(&user.token)),
+        ("GET", "/collections".to_string(), None, None),
+        ("POST", "/collections".to_string(), Some(json!({"name": 7})), Some(&user.token)),
+    ];
+    for (method, path, body, token) in answers {
+        let reply = stack.reply(collections::handle, method, &path, token, body).await;
+        assert!(reply.status < 500, "{method} {path}: {:?}", reply.body);
+        assert_eq!(reply.header("cache-control"), "private, no-store", "{method} {path}");
     }
 }

@@ -2,7 +2,7 @@
 //! token, 403 for everyone else with nothing changed; and the routing
 //! answers (404 for unknown or malformed ids and paths, 405 wrong method).
 
-mod common;
+mod support;
 
 use serde_json::{json, Value};
 use testkit::tokens::TokenBuilder;
@@ -24,7 +24,7 @@ fn every_route(collection: Uuid, item: Uuid) -> Vec<(&'static str, String, Optio
     ]
 }
 
-async fn seeded(s: &common::Setup) -> (Uuid, Uuid) {
+async fn seeded(s: &support::Setup) -> (Uuid, Uuid) {
     let collection = s.collection(json!({"title": "Shelf", "isPublished": true})).await;
     let item = s.item(collection, json!({"externalImageUrl": "https://cdn.example.com/a.jpg"})).await;
     (collection, item)
@@ -32,17 +32,17 @@ async fn seeded(s: &common::Setup) -> (Uuid, Uuid) {
 
 #[tokio::test]
 async fn without_a_valid_token_every_route_is_401() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (collection, item) = seeded(&s).await;
     let before = s.snapshot().await;
     let expired = TokenBuilder::hs256().admin().exp_in(-600).build();
     let wrong_secret = TokenBuilder::hs256_with_secret("not-the-secret-at-all-0123456789-abcdef").admin().build();
     for (method, path, body) in every_route(collection, item) {
-        let (status, answer) = s.call(method, &path, None, body.clone()).await;
+        let (status, answer) = s.stack.call(community_admin::handle, method, &path, None, body.clone()).await;
         assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")), "{method} {path}");
-        let (status, answer) = s.call(method, &path, Some(&expired), body.clone()).await;
+        let (status, answer) = s.stack.call(community_admin::handle, method, &path, Some(&expired), body.clone()).await;
         assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("TOKEN_EXPIRED")), "{method} {path}");
-        let (status, _) = s.call(method, &path, Some(&wrong_secret), body).await;
+        let (status, _) = s.stack.call(community_admin::handle, method, &path, Some(&wrong_secret), body).await;
         assert_eq!(status, 401, "{method} {path}");
     }
     assert_eq!(s.snapshot().await, before);
@@ -50,7 +50,7 @@ async fn without_a_valid_token_every_route_is_401() {
 
 #[tokio::test]
 async fn non_admins_are_403_and_nothing_changes() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (collection, item) = seeded(&s).await;
     let before = s.snapshot().await;
     let counts = s.counts().await;
@@ -65,12 +65,15 @@ async fn non_admins_are_403_and_nothing_changes() {
     ];
     for token in &tokens {
         for (method, path, body) in every_route(collection, item) {
-            let (status, answer) = s.call(method, &path, Some(token), body).await;
+            let (status, answer) = s.stack.call(community_admin::handle, method, &path, Some(token), body).await;
             assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("FORBIDDEN")), "{method} {path}");
         }
         // Even a malformed id or an invalid body is refused as forbidden
         // first: a non-admin learns nothing about the admin API.
-        let (status, _) = s.call("PATCH", "/admin/community/items/nope", Some(token), Some(json!({}))).await;
+        let (status, _) = s
+            .stack
+            .call(community_admin::handle, "PATCH", "/admin/community/items/nope", Some(token), Some(json!({})))
+            .await;
         assert_eq!(status, 403);
     }
     assert_eq!(s.counts().await, counts);
@@ -80,7 +83,7 @@ async fn non_admins_are_403_and_nothing_changes() {
 
 #[tokio::test]
 async fn malformed_and_unknown_ids_are_404() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (collection, item) = seeded(&s).await;
     let before = s.snapshot().await;
     let unknown = Uuid::new_v4();
@@ -113,7 +116,7 @@ async fn malformed_and_unknown_ids_are_404() {
 
 #[tokio::test]
 async fn wrong_methods_are_405_and_unknown_paths_404() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (collection, item) = seeded(&s).await;
     let wrong = [
         ("GET", "/admin/community/collections".to_string()),
@@ -128,7 +131,7 @@ async fn wrong_methods_are_405_and_unknown_paths_404() {
     ];
     for (method, path) in wrong {
         for token in [Some(s.admin.as_str()), None] {
-            let (status, answer) = s.call(method, &path, token, None).await;
+            let (status, answer) = s.stack.call(community_admin::handle, method, &path, token, None).await;
             assert_eq!(
                 (status, answer["error"]["code"].as_str()),
                 (405, Some("METHOD_NOT_ALLOWED")),

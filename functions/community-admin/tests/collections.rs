@@ -1,12 +1,12 @@
 //! Admin curation of collections, and its effect on the public page.
 
-mod common;
+mod support;
 
 use serde_json::{json, Value};
 
 #[tokio::test]
 async fn create_list_update_and_delete_a_collection() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (status, created) =
         s.as_admin("POST", "/admin/community/collections", Some(json!({"title": "  Calm bedrooms  "}))).await;
     assert_eq!(status, 201, "{created}");
@@ -48,7 +48,7 @@ async fn create_list_update_and_delete_a_collection() {
 
 #[tokio::test]
 async fn publishing_featuring_and_ordering_show_on_the_public_page() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let draft = s.collection(json!({"title": "Draft"})).await;
     s.item(draft, json!({"externalImageUrl": "https://cdn.example.com/d.jpg"})).await;
     assert!(s.public_titles().await.is_empty(), "a draft is not public");
@@ -83,7 +83,7 @@ async fn publishing_featuring_and_ordering_show_on_the_public_page() {
 
 #[tokio::test]
 async fn deleting_a_collection_takes_its_items_but_not_the_renders() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (_, render_id) = s.stack.app.seed_render(&s.user, 1).await;
     let shelf = s.shelf("Shelf", json!({})).await;
     s.item(shelf, json!({"renderId": render_id})).await;

@@ -1,14 +1,14 @@
 //! Admin curation of items (render-backed and external), and what the
 //! public page then shows.
 
-mod common;
+mod support;
 
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 #[tokio::test]
 async fn render_backed_and_external_items_appear_in_order() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (job_id, render_id) = s.stack.app.seed_render(&s.user, 2).await;
     let shelf = s.collection(json!({"title": "Shelf", "isPublished": true})).await;
     let path = format!("/admin/community/collections/{shelf}/items");
@@ -55,7 +55,7 @@ async fn render_backed_and_external_items_appear_in_order() {
 
 #[tokio::test]
 async fn an_item_can_be_reordered_and_its_settings_changed_or_cleared() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let shelf = s.collection(json!({"title": "Shelf", "isPublished": true})).await;
     let first = s.item(shelf, json!({"externalImageUrl": "https://cdn.example.com/1.jpg", "orderIndex": 0})).await;
     let second = s.item(shelf, json!({"externalImageUrl": "https://cdn.example.com/2.jpg", "orderIndex": 1})).await;
@@ -90,7 +90,7 @@ async fn an_item_can_be_reordered_and_its_settings_changed_or_cleared() {
 
 #[tokio::test]
 async fn deleting_an_item_keeps_its_render() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (_, render_id) = s.stack.app.seed_render(&s.user, 1).await;
     let shelf = s.collection(json!({"title": "Shelf", "isPublished": true})).await;
     let item = s.item(shelf, json!({"renderId": render_id})).await;
@@ -107,7 +107,7 @@ async fn deleting_an_item_keeps_its_render() {
 
 #[tokio::test]
 async fn a_missing_render_or_collection_is_404_and_adds_nothing() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let shelf = s.collection(json!({"title": "Shelf"})).await;
     let path = format!("/admin/community/collections/{shelf}/items");
     let (status, body) = s.as_admin("POST", &path, Some(json!({"renderId": Uuid::new_v4()}))).await;
@@ -128,7 +128,7 @@ async fn a_missing_render_or_collection_is_404_and_adds_nothing() {
 
 #[tokio::test]
 async fn an_item_has_exactly_one_source() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (_, render_id) = s.stack.app.seed_render(&s.user, 1).await;
     let shelf = s.collection(json!({"title": "Shelf"})).await;
     let path = format!("/admin/community/collections/{shelf}/items");
@@ -140,7 +140,7 @@ async fn an_item_has_exactly_one_source() {
     ] {
         let (status, answer) = s.as_admin("POST", &path, Some(body.clone())).await;
         assert_eq!(status, 400, "{body}");
-        assert!(common::details(&answer).contains_key("renderId"), "{answer}");
+        assert!(support::details(&answer).contains_key("renderId"), "{answer}");
     }
     // null for the other source is the same as leaving it out.
     let (status, _) = s.as_admin("POST", &path, Some(json!({"renderId": render_id, "externalImageUrl": null}))).await;

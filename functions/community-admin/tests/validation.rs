@@ -1,24 +1,24 @@
 //! Every admin body is validated field by field: 400 `VALIDATION_ERROR`
 //! with `details` naming each bad field, and nothing written.
 
-mod common;
+mod support;
 
 use serde_json::{json, Value};
 
 /// Sends each body and expects a 400 whose details name `field`.
-async fn expect_invalid(s: &common::Setup, method: &str, path: &str, cases: Vec<(Value, &str)>) {
+async fn expect_invalid(s: &support::Setup, method: &str, path: &str, cases: Vec<(Value, &str)>) {
     let before = s.snapshot().await;
     for (body, field) in cases {
         let (status, answer) = s.as_admin(method, path, Some(body.clone())).await;
         assert_eq!(status, 400, "{method} {path} {body}: {answer}");
-        assert!(common::details(&answer).contains_key(field), "{body}: expected details.{field}: {answer}");
+        assert!(support::details(&answer).contains_key(field), "{body}: expected details.{field}: {answer}");
     }
     assert_eq!(s.snapshot().await, before, "a refused write changes nothing");
 }
 
 #[tokio::test]
 async fn collection_fields_are_checked() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let long_title = "t".repeat(121);
     let long_description = "d".repeat(1001);
     let bad = vec![
@@ -55,12 +55,12 @@ async fn collection_fields_are_checked() {
 
 #[tokio::test]
 async fn every_problem_is_reported_at_once() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (status, answer) = s
         .as_admin("POST", "/admin/community/collections", Some(json!({"title": "", "isFeatured": "no", "extra": 1})))
         .await;
     assert_eq!(status, 400);
-    let details = common::details(&answer);
+    let details = support::details(&answer);
     for field in ["title", "isFeatured", "extra"] {
         assert!(details.contains_key(field), "{answer}");
     }
@@ -68,7 +68,7 @@ async fn every_problem_is_reported_at_once() {
 
 #[tokio::test]
 async fn item_fields_and_apply_settings_are_checked() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let shelf = s.collection(json!({"title": "Shelf"})).await;
     let path = format!("/admin/community/collections/{shelf}/items");
     let url = |u: &str| json!({"externalImageUrl": u});
@@ -115,10 +115,10 @@ async fn item_fields_and_apply_settings_are_checked() {
 
 #[tokio::test]
 async fn bodies_must_be_json_objects() {
-    let s = common::setup().await;
+    let s = support::setup().await;
     let (status, answer) = s.as_admin("POST", "/admin/community/collections", Some(json!(["title"]))).await;
     assert_eq!(status, 400);
-    assert!(common::details(&answer).contains_key("body"));
+    assert!(support::details(&answer).contains_key("body"));
     let mut request = s.stack.request("POST", "/api/ignored", Some(&s.admin), None);
     *request.uri_mut() = "/api/v1/admin/community/collections".parse().unwrap();
     *request.body_mut() = shared::http::Body::Text("{not json".into());

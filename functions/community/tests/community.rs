@@ -2,14 +2,13 @@
 //! renders gone, settings normalised, cached publicly.
 
 use serde_json::{json, Value};
-use testkit::stack::json;
-use testkit::{TestStack, TestUser};
+use testkit::{error_code, TestStack, TestUser};
 use uuid::Uuid;
 
 async fn get(stack: &TestStack, token: Option<&str>) -> (u16, Value, String) {
-    let response = community::handle(&stack.services, stack.request("GET", "/community", token, None)).await;
-    let cache = response.headers()["cache-control"].to_str().unwrap().to_string();
-    (response.status().as_u16(), json(&response), cache)
+    let reply = stack.reply(community::handle, "GET", "/community", token, None).await;
+    let cache = reply.header("cache-control").to_string();
+    (reply.status, reply.body, cache)
 }
 
 async fn collection(stack: &TestStack, title: &str, featured: bool, order: i32, published: bool) -> Uuid {
@@ -202,10 +201,9 @@ async fn an_empty_gallery_is_an_empty_list() {
 async fn other_methods_are_405_and_other_paths_404() {
     let stack = TestStack::spawn().await;
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
-        let response = community::handle(&stack.services, stack.request(method, "/community", None, None)).await;
-        assert_eq!(response.status(), 405, "{method}");
-        assert_eq!(json(&response)["error"]["code"], "METHOD_NOT_ALLOWED");
+        let (status, body) = stack.call(community::handle, method, "/community", None, None).await;
+        assert_eq!((status, error_code(&body)), (405, "METHOD_NOT_ALLOWED"), "{method}");
     }
-    let response = community::handle(&stack.services, stack.request("GET", "/community/x", None, None)).await;
-    assert_eq!(response.status(), 404);
+    let (status, _) = stack.call(community::handle, "GET", "/community/x", None, None).await;
+    assert_eq!(status, 404);
 }

@@ -1,14 +1,20 @@
 //! `GET /presets`: public, cacheable, complete, and without prompt seeds.
 
 use serde_json::Value;
+use shared::app::Services;
 use shared::config::{ROOM_TYPES, STYLES};
-use testkit::stack::json;
+use shared::http::{Body, Request, Response};
 use testkit::TestStack;
 
 async fn get(stack: &TestStack, method: &str, token: Option<&str>) -> (u16, Value, String) {
-    let response = presets::handle(stack.request(method, "/presets", token, None)).await;
-    let cache = response.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    (response.status().as_u16(), json(&response), cache)
+    let reply = stack.reply(presets, method, "/presets", token, None).await;
+    let cache = reply.header("cache-control").to_string();
+    (reply.status, reply.body, cache)
+}
+
+/// The presets function needs no services; called like every other.
+async fn presets(_: &Services, request: Request) -> Response<Body> {
+    presets::handle(request).await
 }
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -69,6 +75,6 @@ async fn other_methods_are_405_and_other_paths_404() {
         assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED");
         assert_eq!(cache, "private, no-store", "errors are not cached publicly");
     }
-    let response = presets::handle(stack.request("GET", "/presets/extra", None, None)).await;
-    assert_eq!(response.status(), 404);
+    let (status, _) = stack.call(presets, "GET", "/presets/extra", None, None).await;
+    assert_eq!(status, 404);
 }

@@ -3,8 +3,8 @@
 
 mod support;
 
-use support::{call, error_code, object_exists, store_images};
-use testkit::{S3Choice, TestStack};
+use support::{object_exists, store_images};
+use testkit::{error_code, S3Choice, TestStack};
 
 #[tokio::test]
 async fn deleting_removes_images_variants_and_collection_items_but_keeps_the_job() {
@@ -25,7 +25,8 @@ async fn deleting_removes_images_variants_and_collection_items_but_keeps_the_job
         .await
         .unwrap();
 
-    let (status, body) = call(&stack, "DELETE", &format!("/renders/{render_id}"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "DELETE", &format!("/renders/{render_id}"), Some(&user.token), None).await;
     assert_eq!(status, 204, "{body}");
     assert!(body.is_null(), "no body");
     for key in &keys {
@@ -39,9 +40,11 @@ async fn deleting_removes_images_variants_and_collection_items_but_keeps_the_job
     assert!(object_exists(&stack, &kept_keys[0]).await);
     assert_eq!(stack.app.count("public.renders").await, 1);
 
-    let (status, body) = call(&stack, "GET", &format!("/renders/{render_id}"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "GET", &format!("/renders/{render_id}"), Some(&user.token), None).await;
     assert_eq!((status, error_code(&body)), (404, "NOT_FOUND"));
-    let (status, body) = call(&stack, "DELETE", &format!("/renders/{render_id}"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "DELETE", &format!("/renders/{render_id}"), Some(&user.token), None).await;
     assert_eq!((status, error_code(&body)), (404, "NOT_FOUND"), "already gone");
 }
 
@@ -51,7 +54,8 @@ async fn images_already_missing_do_not_block_the_delete() {
     let user = stack.create_user().await;
     // Rows only: no object was ever stored under these keys.
     let (_, render_id) = stack.app.seed_render(&user, 2).await;
-    let (status, body) = call(&stack, "DELETE", &format!("/renders/{render_id}"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "DELETE", &format!("/renders/{render_id}"), Some(&user.token), None).await;
     assert_eq!(status, 204, "{body}");
     assert_eq!(stack.app.count("public.renders").await, 0);
 }
@@ -64,7 +68,8 @@ async fn storage_down_answers_503_changes_nothing_and_a_retry_completes() {
     let keys = store_images(&stack, render_id).await;
 
     stack.s3().stop();
-    let (status, body) = call(&stack, "DELETE", &format!("/renders/{render_id}"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "DELETE", &format!("/renders/{render_id}"), Some(&user.token), None).await;
     assert_eq!((status, error_code(&body)), (503, "SERVICE_UNAVAILABLE"), "{body}");
     stack.s3().start();
     assert_eq!(stack.app.count(&format!("public.renders where id = '{render_id}'")).await, 1, "render kept");
@@ -73,7 +78,8 @@ async fn storage_down_answers_503_changes_nothing_and_a_retry_completes() {
         assert!(object_exists(&stack, key).await, "{key} kept");
     }
 
-    let (status, body) = call(&stack, "DELETE", &format!("/renders/{render_id}"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "DELETE", &format!("/renders/{render_id}"), Some(&user.token), None).await;
     assert_eq!(status, 204, "the retry completes: {body}");
     for key in &keys {
         assert!(!object_exists(&stack, key).await, "{key} removed");

@@ -3,8 +3,7 @@
 
 mod support;
 
-use support::{call, error_code};
-use testkit::TestStack;
+use testkit::{error_code, TestStack};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -25,7 +24,7 @@ async fn the_gallery_lists_the_callers_renders_with_cover_count_and_favorite() {
         .await
         .unwrap();
 
-    let (status, body) = call(&stack, "GET", "/renders", Some(&user)).await;
+    let (status, body) = stack.call(renders::handle, "GET", "/renders", Some(&user.token), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], true);
     assert!(body["data"]["nextCursor"].is_null());
@@ -71,7 +70,8 @@ async fn a_render_comes_with_all_its_variants() {
     let user = stack.create_user().await;
     let (job_id, render_id) = stack.app.seed_render(&user, 3).await;
 
-    let (status, body) = call(&stack, "GET", &format!("/renders/{render_id}"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "GET", &format!("/renders/{render_id}"), Some(&user.token), None).await;
     assert_eq!(status, 200, "{body}");
     let data = &body["data"];
     assert_eq!(data["id"], render_id.to_string());
@@ -102,14 +102,15 @@ async fn another_users_render_is_not_found_exactly_like_a_missing_one() {
     let keys = support::store_images(&stack, theirs).await;
 
     for method in ["GET", "DELETE"] {
-        let (status, foreign) = call(&stack, method, &format!("/renders/{theirs}"), Some(&user)).await;
+        let (status, foreign) =
+            stack.call(renders::handle, method, &format!("/renders/{theirs}"), Some(&user.token), None).await;
         let (missing_status, missing) =
-            call(&stack, method, &format!("/renders/{}", Uuid::new_v4()), Some(&user)).await;
+            stack.call(renders::handle, method, &format!("/renders/{}", Uuid::new_v4()), Some(&user.token), None).await;
         assert_eq!((status, missing_status), (404, 404), "{method}: {foreign} / {missing}");
         assert_eq!(foreign, missing, "{method}: no existence leak");
         assert_eq!(error_code(&foreign), "NOT_FOUND");
     }
-    let (status, body) = call(&stack, "GET", "/renders/not-a-uuid", Some(&user)).await;
+    let (status, body) = stack.call(renders::handle, "GET", "/renders/not-a-uuid", Some(&user.token), None).await;
     assert_eq!((status, error_code(&body)), (404, "NOT_FOUND"), "a malformed id cannot exist");
 
     assert_eq!(stack.app.count(&format!("public.renders where id = '{theirs}'")).await, 1);
@@ -129,7 +130,7 @@ async fn every_route_needs_a_valid_token() {
         ("GET", format!("/renders/{render_id}")),
         ("DELETE", format!("/renders/{render_id}")),
     ] {
-        let (status, body) = call(&stack, method, &path, None).await;
+        let (status, body) = stack.call(renders::handle, method, &path, None, None).await;
         assert_eq!((status, error_code(&body)), (401, "UNAUTHORIZED"), "{method} {path}");
         let request = stack.request(method, &path, Some("not.a.token"), None);
         let response = renders::handle(&stack.services, request).await;
@@ -150,10 +151,11 @@ async fn wrong_methods_are_405_and_unknown_paths_404() {
         ("POST", format!("/renders/{id}")),
         ("PATCH", format!("/renders/{id}")),
     ] {
-        let (status, body) = call(&stack, method, &path, Some(&user)).await;
+        let (status, body) = stack.call(renders::handle, method, &path, Some(&user.token), None).await;
         assert_eq!((status, error_code(&body)), (405, "METHOD_NOT_ALLOWED"), "{method} {path}");
     }
-    let (status, body) = call(&stack, "GET", &format!("/renders/{id}/variants"), Some(&user)).await;
+    let (status, body) =
+        stack.call(renders::handle, "GET", &format!("/renders/{id}/variants"), Some(&user.token), None).await;
     assert_eq!((status, error_code(&body)), (404, "NOT_FOUND"));
 }
 
@@ -173,12 +175,14 @@ async fn malformed_list_parameters_are_400_naming_the_parameter() {
         ("collectionId=123", "collectionId"),
         (&format!("roomType={}", "k".repeat(101)), "roomType"),
     ] {
-        let (status, body) = call(&stack, "GET", &format!("/renders?{query}"), Some(&user)).await;
+        let (status, body) =
+            stack.call(renders::handle, "GET", &format!("/renders?{query}"), Some(&user.token), None).await;
         assert_eq!((status, error_code(&body)), (400, "VALIDATION_ERROR"), "{query}: {body}");
         assert!(body["error"]["details"][field].is_string(), "{query}: details.{field} in {body}");
     }
     for query in ["limit=1", "limit=100", "mode=staging&style=&roomType=", "collectionId="] {
-        let (status, body) = call(&stack, "GET", &format!("/renders?{query}"), Some(&user)).await;
+        let (status, body) =
+            stack.call(renders::handle, "GET", &format!("/renders?{query}"), Some(&user.token), None).await;
         assert_eq!(status, 200, "{query}: {body}");
     }
 }
@@ -202,8 +206,30 @@ async fn filtering_by_another_users_collection_yields_nothing() {
         .await
         .unwrap()
         .get(0);
-    let (status, body) = call(&stack, "GET", &format!("/renders?collectionId={their_favorites}"), Some(&user)).await;
+    let (status, body) = stack
+        .call(renders::handle, "GET", &format!("/renders?collectionId={their_favorites}"), Some(&user.token), None)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["items"], serde_json::json!([]));
     assert!(body["data"]["nextCursor"].is_null());
+}
+
+#[tokio::test]
+async fn every_answer_is_private_and_never_stored() {
+    let stack = TestStack::spawn().await;
+    let user = stack.create_user().await;
+    let (_, render_id) = stack.app.seed_render(&user, 1).await;
+    let answers = [
+        ("GET", "/renders".to_string(), Some(user.token.as_str())),
+        ("GET", format!("/renders/{render_id}"), Some(&user.token)),
+        ("GET", "/renders?limit=0".to_string(), Some(&user.token)),
+        ("GET", format!("/renders/{}", Uuid::new_v4()), Some(&user.token)),
+        ("GET", "/renders".to_string(), None),
+        ("DELETE", format!("/renders/{render_id}"), Some(&user.token)),
+    ];
+    for (method, path, token) in answers {
+        let reply = stack.reply(renders::handle, method, &path, token, None).await;
+        assert!(reply.status < 500, "{method} {path}: {:?}", reply.body);
+        assert_eq!(reply.header("cache-control"), "private, no-store", "{method} {path}");
+    }
 }

@@ -4,14 +4,13 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use shared::repositories::usage::month_period;
-use testkit::stack::json;
 use testkit::{TestStack, TestUser};
 use uuid::Uuid;
 
 async fn get(stack: &TestStack, path: &str, token: Option<&str>) -> (u16, Value) {
-    let response = usage::handle(&stack.services, stack.request("GET", path, token, None)).await;
-    assert_eq!(response.headers()["cache-control"], "private, no-store");
-    (response.status().as_u16(), json(&response))
+    let reply = stack.reply(usage::handle, "GET", path, token, None).await;
+    assert_eq!(reply.header("cache-control"), "private, no-store", "{path}");
+    (reply.status, reply.body)
 }
 
 async fn usage_of(stack: &TestStack, user: &TestUser) -> Value {
@@ -202,8 +201,8 @@ async fn other_methods_are_405() {
     let stack = TestStack::spawn().await;
     let user = stack.create_user().await;
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
-        let response = usage::handle(&stack.services, stack.request(method, "/usage", Some(&user.token), None)).await;
-        assert_eq!(response.status(), 405, "{method}");
+        let (status, _) = stack.call(usage::handle, method, "/usage", Some(&user.token), None).await;
+        assert_eq!(status, 405, "{method}");
     }
     let (status, _) = get(&stack, "/usage/extra", Some(&user.token)).await;
     assert_eq!(status, 404);

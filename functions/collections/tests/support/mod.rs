@@ -1,34 +1,15 @@
-//! Calls the handler the way API Gateway would, and reads state as superuser.
+//! Collections seeded and read as superuser; calls go through `TestStack::call`.
 
 #![allow(dead_code)] // each test file uses its own subset
 
-use serde_json::Value;
 use testkit::{TestStack, TestUser};
 use uuid::Uuid;
 
-/// Status and JSON body (`Null` for an empty body) of one request.
-pub async fn call(
-    stack: &TestStack,
-    method: &str,
-    path: &str,
-    user: Option<&TestUser>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let request = stack.request(method, path, user.map(|u| u.token.as_str()), body);
-    let response = collections::handle(&stack.services, request).await;
-    assert_eq!(response.headers()["cache-control"], "private, no-store");
-    assert!(response.headers().contains_key("x-request-id"));
-    (response.status().as_u16(), testkit::stack::json(&response))
-}
-
-pub fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
-}
-
 /// Creates a collection through the API and returns its id.
 pub async fn create(stack: &TestStack, user: &TestUser, name: &str) -> Uuid {
-    let (status, body) =
-        call(stack, "POST", "/collections", Some(user), Some(serde_json::json!({ "name": name }))).await;
+    let (status, body) = stack
+        .call(collections::handle, "POST", "/collections", Some(&user.token), Some(serde_json::json!({ "name": name })))
+        .await;
     assert_eq!(status, 201, "{body}");
     body["data"]["id"].as_str().unwrap().parse().unwrap()
 }

@@ -1,4 +1,4 @@
-//! Calls the handler the way API Gateway would, and seeds renders in bulk.
+//! Renders seeded in bulk and read as superuser; calls go through `TestStack::call`.
 
 #![allow(dead_code)] // each test file uses its own subset
 
@@ -6,19 +6,6 @@ use serde_json::Value;
 use shared::storage::PUBLIC_BUCKET;
 use testkit::{TestStack, TestUser};
 use uuid::Uuid;
-
-/// Status and JSON body (`Null` for an empty body) of one request.
-pub async fn call(stack: &TestStack, method: &str, path: &str, user: Option<&TestUser>) -> (u16, Value) {
-    let request = stack.request(method, path, user.map(|u| u.token.as_str()), None);
-    let response = renders::handle(&stack.services, request).await;
-    assert_eq!(response.headers()["cache-control"], "private, no-store");
-    assert!(response.headers().contains_key("x-request-id"));
-    (response.status().as_u16(), testkit::stack::json(&response))
-}
-
-pub fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
-}
 
 /// Stores an object under each of the render's variant keys, as the
 /// webhook would have; returns the keys.
@@ -96,7 +83,7 @@ pub async fn walk(stack: &TestStack, user: &TestUser, path: &str, limit: usize) 
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        let (status, body) = call(stack, "GET", &url, Some(user)).await;
+        let (status, body) = stack.call(renders::handle, "GET", &url, Some(&user.token), None).await;
         assert_eq!(status, 200, "{body}");
         let items = body["data"]["items"].as_array().unwrap();
         ids.extend(items.iter().map(|item| item["id"].as_str().unwrap().to_string()));

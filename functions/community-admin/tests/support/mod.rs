@@ -1,8 +1,8 @@
-//! Helpers shared by the admin route tests (each test file uses a subset).
+//! The admin route tests' setting: an admin, a user, helpers that create
+//! through the API and read the tables as superuser (each file uses a subset).
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use testkit::stack::json as body_json;
 use testkit::tokens::TokenBuilder;
 use testkit::{TestStack, TestUser};
 use uuid::Uuid;
@@ -23,16 +23,11 @@ pub async fn setup() -> Setup {
 }
 
 impl Setup {
-    /// Calls the admin function; `path` is under `/api/v1`.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let request = self.stack.request(method, path, token, body);
-        let response = community_admin::handle(&self.stack.services, request).await;
-        assert_eq!(response.headers()["cache-control"], "private, no-store");
-        (response.status().as_u16(), body_json(&response))
-    }
-
+    /// Calls the admin function with the admin's token; `path` is under `/api/v1`.
     pub async fn as_admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.call(method, path, Some(&self.admin), body).await
+        let reply = self.stack.reply(community_admin::handle, method, path, Some(&self.admin), body).await;
+        assert_eq!(reply.header("cache-control"), "private, no-store", "{method} {path}");
+        (reply.status, reply.body)
     }
 
     /// Creates a collection as admin and returns its id.
@@ -61,10 +56,9 @@ impl Setup {
 
     /// `GET /community` as an anonymous visitor: the `data` object.
     pub async fn public_page(&self) -> Value {
-        let request = self.stack.request("GET", "/community", None, None);
-        let response = community::handle(&self.stack.services, request).await;
-        assert_eq!(response.status(), 200);
-        body_json(&response)["data"].clone()
+        let (status, body) = self.stack.call(community::handle, "GET", "/community", None, None).await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].clone()
     }
 
     pub async fn public_titles(&self) -> Vec<String> {

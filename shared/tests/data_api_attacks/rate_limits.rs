@@ -2,7 +2,7 @@
 //! as the functions use it, counts per user and action, and a refused or
 //! rolled-back request takes nothing.
 
-use crate::{rows_as_anon, rows_as_user};
+use crate::support::{rows_as_anon, rows_as_user};
 use shared::db::{DbError, Type};
 use testkit::TestApp;
 

@@ -2,7 +2,7 @@
 //! /object/list/public` reads `storage.objects` with the caller's role)
 //! revealed every user's render images.
 
-use crate::{rows_as_anon, rows_as_user};
+use crate::support::{as_user, rows_as_anon, rows_as_user};
 use testkit::TestApp;
 use uuid::Uuid;
 
@@ -66,7 +66,7 @@ async fn storage_rows_cannot_be_deleted_by_sql() {
     for sql in ["delete from storage.objects", "delete from storage.buckets where id = 'private'"] {
         let error = app.admin().execute(sql, &[]).await.unwrap_err();
         assert_eq!(error.code(), Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{sql}");
-        let as_owner = crate::execute_as(&app, &user, sql).await;
+        let as_owner = as_user(&app, &user, sql, &[]).await;
         assert!(as_owner.is_err(), "{sql}: {as_owner:?}");
     }
     assert_eq!(app.count("storage.objects").await, 1);

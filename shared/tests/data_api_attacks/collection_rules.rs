@@ -3,7 +3,7 @@
 //! second `My Favorites`. The database refuses each, for everyone, and
 //! concurrent inserts cannot race past a cap.
 
-use crate::{execute_as, snapshot};
+use crate::support::{as_user, table_rows};
 use shared::db::DbError;
 use std::sync::Arc;
 use testkit::TestApp;
@@ -28,16 +28,16 @@ async fn a_user_cannot_create_more_collections_than_the_cap() {
         user.id,
         MAX_COLLECTIONS - 1
     );
-    assert_eq!(execute_as(&app, &user, &fill).await.unwrap(), (MAX_COLLECTIONS - 1) as u64);
-    let before = snapshot(&app, "public.collections").await;
+    assert_eq!(as_user(&app, &user, &fill, &[]).await.unwrap(), (MAX_COLLECTIONS - 1) as u64);
+    let before = table_rows(&app, "public.collections").await;
     let one_more = format!("insert into public.collections (owner_id, name) values ('{}', 'One too many')", user.id);
-    assert!(is_cap(&execute_as(&app, &user, &one_more).await, "collections_per_owner_cap"));
+    assert!(is_cap(&as_user(&app, &user, &one_more, &[]).await, "collections_per_owner_cap"));
     let fifty_more = format!(
         "insert into public.collections (owner_id, name) select '{}', 'Extra ' || n from generate_series(1, 50) n",
         user.id
     );
-    assert!(is_cap(&execute_as(&app, &user, &fifty_more).await, "collections_per_owner_cap"));
-    assert_eq!(snapshot(&app, "public.collections").await, before, "nothing changed");
+    assert!(is_cap(&as_user(&app, &user, &fifty_more, &[]).await, "collections_per_owner_cap"));
+    assert_eq!(table_rows(&app, "public.collections").await, before, "nothing changed");
     assert_eq!(app.count(&format!("public.collections where owner_id = '{}'", user.id)).await, MAX_COLLECTIONS);
 }
 
@@ -50,12 +50,12 @@ async fn concurrent_creates_cannot_race_past_the_cap() {
         user.id,
         MAX_COLLECTIONS - 5
     );
-    execute_as(&app, &user, &fill).await.unwrap();
+    as_user(&app, &user, &fill, &[]).await.unwrap();
     let attempts = (0..20).map(|n| {
         let (app, user) = (Arc::clone(&app), user.clone());
         tokio::spawn(async move {
             let sql = format!("insert into public.collections (owner_id, name) values ('{}', 'Race {n}')", user.id);
-            execute_as(&app, &user, &sql).await
+            as_user(&app, &user, &sql, &[]).await
         })
     });
     let outcomes = futures_util::future::join_all(attempts).await;
@@ -87,15 +87,15 @@ async fn a_user_cannot_put_more_renders_in_a_collection_than_the_cap() {
          select {collection}, r.id from public.renders r where r.owner_id = '{}' order by r.id limit {MAX_ITEMS}",
         user.id
     );
-    assert_eq!(execute_as(&app, &user, &fill).await.unwrap(), MAX_ITEMS as u64);
-    let before = snapshot(&app, "public.collection_items").await;
+    assert_eq!(as_user(&app, &user, &fill, &[]).await.unwrap(), MAX_ITEMS as u64);
+    let before = table_rows(&app, "public.collection_items").await;
     let last = format!(
         "insert into public.collection_items (collection_id, render_id)
          select {collection}, r.id from public.renders r where r.owner_id = '{}' order by r.id offset {MAX_ITEMS}",
         user.id
     );
-    assert!(is_cap(&execute_as(&app, &user, &last).await, "collection_items_per_collection_cap"));
-    assert_eq!(snapshot(&app, "public.collection_items").await, before, "nothing changed");
+    assert!(is_cap(&as_user(&app, &user, &last, &[]).await, "collection_items_per_collection_cap"));
+    assert_eq!(table_rows(&app, "public.collection_items").await, before, "nothing changed");
 }
 
 #[tokio::test]
@@ -105,9 +105,9 @@ async fn names_are_unique_per_user_ignoring_case_and_spaces() {
     let other = app.create_user().await;
     let create =
         |name: &str| format!("insert into public.collections (owner_id, name) values ('{}', '{name}')", user.id);
-    execute_as(&app, &user, &create("Kitchen")).await.unwrap();
-    execute_as(&app, &user, &create("Bathroom")).await.unwrap();
-    let before = snapshot(&app, "public.collections").await;
+    as_user(&app, &user, &create("Kitchen"), &[]).await.unwrap();
+    as_user(&app, &user, &create("Bathroom"), &[]).await.unwrap();
+    let before = table_rows(&app, "public.collections").await;
     for clash in [
         create(" kitchen "),
         create("KITCHEN"),
@@ -115,16 +115,16 @@ async fn names_are_unique_per_user_ignoring_case_and_spaces() {
         create(" my favorites"),
         format!("update public.collections set name = 'kitchen ' where owner_id = '{}' and name = 'Bathroom'", user.id),
     ] {
-        let outcome = execute_as(&app, &user, &clash).await;
+        let outcome = as_user(&app, &user, &clash, &[]).await;
         assert!(
             matches!(&outcome, Err(e) if e.is_unique_violation_of("uniq_collections_owner_name")),
             "{clash}: {outcome:?}"
         );
     }
-    assert_eq!(snapshot(&app, "public.collections").await, before, "nothing changed");
+    assert_eq!(table_rows(&app, "public.collections").await, before, "nothing changed");
     // Another user's names are theirs.
     let theirs = format!("insert into public.collections (owner_id, name) values ('{}', 'Kitchen')", other.id);
-    execute_as(&app, &other, &theirs).await.unwrap();
+    as_user(&app, &other, &theirs, &[]).await.unwrap();
     // Even the service cannot give a user a second My Favorites by name.
     let service = app
         .admin()
@@ -143,7 +143,7 @@ async fn my_favorites_comes_back_as_the_users_own_collection_of_that_name() {
         .await
         .unwrap();
     let create = format!("insert into public.collections (owner_id, name) values ('{}', 'My Favorites')", user.id);
-    execute_as(&app, &user, &create).await.unwrap();
+    as_user(&app, &user, &create, &[]).await.unwrap();
     let mut tx = app.db.as_user(&user.identity).await.unwrap();
     let favorites = shared::repositories::collections::lock_and_ensure_favorites(&mut tx, user.id).await.unwrap();
     tx.commit().await.unwrap();

@@ -3,7 +3,7 @@
 //! migration grants it on purpose. PostgreSQL's global default grants
 //! EXECUTE on new functions to PUBLIC.
 
-use crate::{rows_as_anon, rows_as_user};
+use crate::support::{rows_as_anon, rows_as_user};
 use shared::db::DbError;
 use testkit::TestApp;
 

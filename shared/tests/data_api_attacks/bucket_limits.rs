@@ -2,7 +2,7 @@
 //! of any size and type under the user's folder. The bucket's limits
 //! (Supabase's `file_size_limit`, `allowed_mime_types`) refuse them.
 
-use crate::{execute_as, snapshot};
+use crate::support::{as_user, table_rows};
 use shared::db::DbError;
 use testkit::TestApp;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ async fn the_private_bucket_refuses_oversized_and_non_image_objects() {
             user.id
         )
     };
-    let before = snapshot(&app, "storage.objects").await;
+    let before = table_rows(&app, "storage.objects").await;
     for (attack, sql) in [
         ("16 MiB", upload(16 * 1024 * 1024, "image/jpeg")),
         ("a web page", upload(1000, "text/html")),
@@ -30,12 +30,12 @@ async fn the_private_bucket_refuses_oversized_and_non_image_objects() {
             format!("insert into storage.objects (bucket_id, name) values ('private', '{}/inputs/x.jpg')", user.id),
         ),
     ] {
-        let outcome = execute_as(&app, &user, &sql).await;
+        let outcome = as_user(&app, &user, &sql, &[]).await;
         assert!(matches!(outcome, Err(DbError::CheckViolation { .. })), "{attack}: {outcome:?}");
     }
-    assert_eq!(snapshot(&app, "storage.objects").await, before, "nothing stored");
+    assert_eq!(table_rows(&app, "storage.objects").await, before, "nothing stored");
     // A photo of the allowed size and type is stored.
-    assert_eq!(execute_as(&app, &user, &upload(15 * 1024 * 1024, "image/jpeg")).await.unwrap(), 1);
+    assert_eq!(as_user(&app, &user, &upload(15 * 1024 * 1024, "image/jpeg"), &[]).await.unwrap(), 1);
     let limits = app
         .admin()
         .query_one("select file_size_limit, allowed_mime_types from storage.buckets where id = 'private'", &[])

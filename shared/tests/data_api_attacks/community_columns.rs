@@ -2,7 +2,7 @@
 //! `community_items.render_id` and from it every variant of a curated
 //! render; community content is served only through `community_feed()`.
 
-use crate::{rows_as_anon, rows_as_user};
+use crate::support::{rows_as_anon, rows_as_user};
 use shared::db::DbError;
 use testkit::TestApp;
 use uuid::Uuid;
