@@ -18,7 +18,6 @@
 use crate::auth::VerifiedUser;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::FutureExt;
-use std::sync::Arc;
 use std::time::Duration;
 pub use tokio_postgres::types::{ToSql, Type};
 pub use tokio_postgres::Row;
@@ -107,12 +106,7 @@ impl Database {
 
     async fn begin(&self, role: Role, claims: String) -> Result<Tx, DbError> {
         let conn = self.pool.get().await.map_err(DbError::from_pool)?;
-        Ok(Tx {
-            conn: Some(conn),
-            pending_setup: Some((role, claims)),
-            state: TxState::Open,
-            round_trips: Arc::default(),
-        })
+        Ok(Tx { conn: Some(conn), pending_setup: Some((role, claims)), state: TxState::Open })
     }
 }
 
@@ -131,7 +125,6 @@ pub struct Tx {
     /// Role and claims not yet sent: they ride with the first statement.
     pending_setup: Option<(Role, String)>,
     state: TxState,
-    round_trips: Arc<std::sync::atomic::AtomicU32>,
 }
 
 const SETUP_SQL: &str = "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)";
@@ -139,22 +132,6 @@ const SETUP_SQL: &str = "select set_config('role', $1, true), set_config('reques
 impl Tx {
     fn client(&self) -> &tokio_postgres::Client {
         self.conn.as_ref().expect("connection present until drop")
-    }
-
-    /// How many times this transaction waited on the server so far.
-    pub fn round_trips(&self) -> u32 {
-        self.round_trips.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn count_round_trip(&self) {
-        self.round_trips.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// The identity switch still to send (with the first statement), and
-    /// counts the flight about to go out.
-    fn take_setup(&mut self) -> Option<(Role, String)> {
-        self.count_round_trip();
-        self.pending_setup.take()
     }
 
     fn ensure_open(&self) -> Result<(), DbError> {
@@ -167,7 +144,7 @@ impl Tx {
     /// Runs one statement and returns its rows.
     pub async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
         self.ensure_open()?;
-        let setup = self.take_setup();
+        let setup = self.pending_setup.take();
         let client = self.client();
         match send(client, setup, client.query_typed(sql, params)).await {
             Ok(rows) => Ok(rows),
@@ -196,7 +173,7 @@ impl Tx {
     /// Runs a statement for its effect and returns the number of rows it touched.
     pub async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
         self.ensure_open()?;
-        let setup = self.take_setup();
+        let setup = self.pending_setup.take();
         let client = self.client();
         match send(client, setup, client.execute_typed(sql, params)).await {
             Ok(count) => Ok(count),
@@ -215,7 +192,7 @@ impl Tx {
         second: &Statement<'_>,
     ) -> Result<(Result<Vec<Row>, DbError>, Result<Vec<Row>, DbError>), DbError> {
         self.ensure_open()?;
-        let setup = self.take_setup();
+        let setup = self.pending_setup.take();
         let client = self.client();
         let both = async {
             let (first, second) = tokio::join!(
@@ -238,7 +215,7 @@ impl Tx {
     /// of a single statement costs one round trip.
     pub async fn query_and_commit(mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
         self.ensure_open()?;
-        let setup = self.take_setup();
+        let setup = self.pending_setup.take();
         let client = self.client();
         let statement_then_commit = async {
             let (rows, commit) = tokio::join!(client.query_typed(sql, params), client.batch_execute("commit"));
@@ -271,7 +248,6 @@ impl Tx {
             }
             TxState::Open => {}
         }
-        self.count_round_trip();
         let result = self.client().batch_execute(command).await;
         if result.is_ok() || !self.client().is_closed() {
             self.state = TxState::Finished;

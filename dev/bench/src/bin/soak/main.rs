@@ -10,13 +10,9 @@
 //! else. Progress goes to stderr, the markdown fragment to stdout; the exit
 //! code is 0 even with violations (they are in the fragment).
 
-#[path = "../soak/faults.rs"]
 mod faults;
-#[path = "../soak/invariants.rs"]
 mod invariants;
-#[path = "../soak/report.rs"]
 mod report;
-#[path = "../soak/traffic.rs"]
 mod traffic;
 
 use faults::{FaultLog, Targets};
