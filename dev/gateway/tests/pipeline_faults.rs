@@ -131,18 +131,35 @@ async fn replicate_throttling_is_retried_once_when_short_and_reported_when_long(
     assert_eq!(api.count("public.usage_ledger").await, 1);
 }
 
-/// Ends every connection the functions hold to the test database; how many.
+/// Ends every connection the functions hold to the test database, and
+/// returns once the server has closed them all (a backend ends a moment after
+/// it is signalled); how many there were.
 async fn kill_app_connections(api: &Api) -> usize {
-    api.stack
-        .app
-        .admin()
+    let admin = api.stack.app.admin();
+    let database = &api.stack.app.database.name;
+    let killed = admin
         .query(
             "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'authenticator' and datname = $1",
-            &[&api.stack.app.database.name],
+            &[database],
         )
         .await
         .unwrap()
-        .len()
+        .len();
+    for _ in 0..500 {
+        let alive: i64 = admin
+            .query_one(
+                "select count(*) from pg_stat_activity where usename = 'authenticator' and datname = $1",
+                &[database],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if alive == 0 {
+            return killed;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the killed connections did not end within 5 s");
 }
 
 #[tokio::test]

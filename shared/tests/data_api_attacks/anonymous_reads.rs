@@ -46,22 +46,8 @@ async fn attack_08_unpublished_community_content_is_hidden_from_anon_and_users()
     let owner = app.create_user().await;
     let (_, render) = app.seed_render(&owner, 1).await;
     let admin = app.admin();
-    let published: Uuid = admin
-        .query_one(
-            "insert into public.community_collections (title, is_published) values ('Live', true) returning id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let draft: Uuid = admin
-        .query_one(
-            "insert into public.community_collections (title, is_published) values ('Draft', false) returning id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let published = community_collection(&app, "Live", true).await;
+    let draft = community_collection(&app, "Draft", false).await;
     admin
         .execute(
             "insert into public.community_items (collection_id, render_id) values ($1, $3), ($2, $3)",
@@ -133,22 +119,8 @@ async fn community_feed_returns_no_owner_prompt_or_job_columns() {
     let app = TestApp::spawn().await;
     let owner = app.create_user().await;
     let (job, render) = app.seed_render(&owner, 2).await;
-    let collection: Uuid = app
-        .admin()
-        .query_one(
-            "insert into public.community_collections (title, is_published) values ('Live', true) returning id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    app.admin()
-        .execute(
-            "insert into public.community_items (collection_id, render_id) values ($1, $2)",
-            &[&collection, &render],
-        )
-        .await
-        .unwrap();
+    let collection = community_collection(&app, "Live", true).await;
+    community_item(&app, collection, render, 0).await;
 
     let statement = app.admin().prepare("select * from public.community_feed()").await.unwrap();
     let columns: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
@@ -178,17 +150,6 @@ async fn community_feed_returns_no_owner_prompt_or_job_columns() {
     assert_eq!(feed[0]["image_path"], format!("renders/{render}/0.jpg"));
 }
 
-async fn community_item(app: &TestApp, collection: Uuid, render: Uuid, order: i32) -> Uuid {
-    app.admin()
-        .query_one(
-            "insert into public.community_items (collection_id, render_id, order_index) values ($1, $2, $3) returning id",
-            &[&collection, &render, &order],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test]
 async fn community_feed_omits_unpublished_collections_and_deleted_renders() {
     let app = TestApp::spawn().await;
@@ -198,22 +159,8 @@ async fn community_feed_omits_unpublished_collections_and_deleted_renders() {
     let (_, coverless) = app.seed_render(&owner, 1).await;
     let admin = app.admin();
     admin.execute("update public.renders set cover_variant = 3 where id = $1", &[&coverless]).await.unwrap();
-    let live: Uuid = admin
-        .query_one(
-            "insert into public.community_collections (title, is_published) values ('Live', true) returning id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let draft: Uuid = admin
-        .query_one(
-            "insert into public.community_collections (title, is_published) values ('Draft', false) returning id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let live = community_collection(&app, "Live", true).await;
+    let draft = community_collection(&app, "Draft", false).await;
     let kept_item = community_item(&app, live, kept, 0).await;
     community_item(&app, live, deleted, 1).await;
     community_item(&app, live, coverless, 2).await;

@@ -2,10 +2,9 @@
 //! `community_items.render_id` and from it every variant of a curated
 //! render; community content is served only through `community_feed()`.
 
-use crate::support::{rows_as_anon, rows_as_user};
+use crate::support::{community_collection, community_item, rows_as_anon, rows_as_user};
 use shared::db::DbError;
 use testkit::TestApp;
-use uuid::Uuid;
 
 #[tokio::test]
 async fn community_tables_are_read_only_through_the_feed() {
@@ -13,22 +12,8 @@ async fn community_tables_are_read_only_through_the_feed() {
     let owner = app.create_user().await;
     let reader = app.create_user().await;
     let (_, render) = app.seed_render(&owner, 3).await;
-    let collection: Uuid = app
-        .admin()
-        .query_one(
-            "insert into public.community_collections (title, is_published) values ('Live', true) returning id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    app.admin()
-        .execute(
-            "insert into public.community_items (collection_id, render_id) values ($1, $2)",
-            &[&collection, &render],
-        )
-        .await
-        .unwrap();
+    let collection = community_collection(&app, "Live", true).await;
+    community_item(&app, collection, render, 0).await;
     for sql in [
         "select render_id::text from public.community_items",
         "select id::text from public.community_items",

@@ -243,3 +243,27 @@ pub async fn ensure_favorites(tx: &mut shared::db::Tx) -> Result<Uuid, DbError> 
     let id = id.and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| panic!("no favorites id in {json}"));
     Ok(id.parse().unwrap())
 }
+
+/// A community collection as the curators' service writes it.
+pub async fn community_collection(app: &TestApp, title: &str, published: bool) -> Uuid {
+    app.admin()
+        .query_one(
+            "insert into public.community_collections (title, is_published) values ($1, $2) returning id",
+            &[&title, &published],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A community item showing `render`, at `order` in its collection.
+pub async fn community_item(app: &TestApp, collection: Uuid, render: Uuid, order: i32) -> Uuid {
+    app.admin()
+        .query_one(
+            "insert into public.community_items (collection_id, render_id, order_index) values ($1, $2, $3) returning id",
+            &[&collection, &render, &order],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
