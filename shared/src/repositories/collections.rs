@@ -83,9 +83,8 @@ pub async fn list_collections(tx: Tx, owner_id: Uuid) -> Result<Vec<CollectionSu
     Ok(rows.iter().map(CollectionSummary::from_row).collect())
 }
 
-/// The statement of [`list_collections`]
-/// (`$1`: the owner); public so the benchmarks run exactly this text.
-pub fn list_collections_sql() -> String {
+/// The statement of [`list_collections`] (`$1`: the owner).
+fn list_collections_sql() -> String {
     format!(
         "with fav as (select * from public.ensure_default_favorites())
          select * from (

@@ -149,10 +149,9 @@ pub struct RenderListItem {
     pub is_favorite: bool,
 }
 
-/// The gallery statement (see [`list_renders`]); the caller owns the
-/// transaction, so the committing variant runs the very same SQL. Public so
-/// the benchmarks run exactly this text.
-pub const LIST_RENDERS_SQL: &str =
+/// The gallery statement (see [`list_renders`]), also the page of
+/// [`list_collection_renders`].
+const LIST_RENDERS_SQL: &str =
     "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
             cover.image_path as cover_image_path,
             (select count(*) from public.render_variants v where v.render_id = r.id) as variant_count,

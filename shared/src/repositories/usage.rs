@@ -135,9 +135,8 @@ impl QuotaSnapshot {
 }
 
 /// The statement of [`usage_overview`] (`$1` owner, `$2`/`$3` the period,
-/// `$4` whether to include the ledger rows); public so the benchmarks run
-/// exactly this text.
-pub const USAGE_OVERVIEW_SQL: &str = "select p.price_id, coalesce(p.has_access, false) as has_access,
+/// `$4` whether to include the ledger rows).
+const USAGE_OVERVIEW_SQL: &str = "select p.price_id, coalesce(p.has_access, false) as has_access,
                     (select coalesce(sum(d.amount), 0)::int8 from public.usage_ledger d
                       where d.owner_id = $1 and d.kind = 'generation_debit' and d.created_at >= $2) as used,
                     (select j.id from public.generation_jobs j

@@ -1,86 +1,82 @@
-//! Close to PostgreSQL (BENCHMARKS.md, "Throughput against pgbench"): the
-//! requests per second the local API sustains under `wrk` for `GET /renders`,
-//! `GET /usage` and `GET /collections`, over what `pgbench` sustains running
-//! the same SQL (the repositories' own statement text) in the same RLS
-//! transaction shape (BEGIN, role and claims, the statement, COMMIT, all in
-//! one pipelined flight) against the same database, one after the other on
-//! this machine. Beside each ratio, where the CPU went: CPU time per request
-//! of the API process, of PostgreSQL and of the load generator, read from
-//! /proc before and after each run.
+//! PostgreSQL's work per request (BENCHMARKS.md, "PostgreSQL's work per
+//! request"): for each read route, the requests per second the local API
+//! sustains under `wrk` and the CPU one request costs PostgreSQL, beside the
+//! floor: the cheapest transaction of the functions' shape (one pipelined
+//! flight of BEGIN, role and claims, `SELECT 1`, COMMIT), run by `pgbench`
+//! against the same database. Nothing of the product's SQL is read here: the
+//! routes are measured from outside, as a client and `/proc` see them. Beside
+//! each figure, the CPU per request of the API process, of PostgreSQL and of
+//! the load generator, read from /proc before and after each run.
 //!
 //! Build with `--profile measure` (optimised): a debug build measures the
 //! compiler's debug output, not the service.
 
-use chrono::Utc;
-use shared::repositories::{collections, renders, usage};
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 use testkit::{TestStack, TestUser};
+use uuid::Uuid;
 
 /// Load duration per run; the first second of each run is discarded as warm-up.
 const SECONDS: u64 = 8;
 /// Concurrent connections of both load generators (and the API's pool size).
 const CONNECTIONS: usize = 8;
+/// The measured user's gallery.
 const RENDERS: usize = 60;
+/// Other users' renders around it, as in a live database.
+const OTHER_USERS: i32 = 100;
+const OTHER_RENDERS_EACH: i32 = 100;
 
-struct Target {
-    route: &'static str,
-    path: &'static str,
-    /// The repository's statement, `$n` as in the source.
-    sql: String,
-    /// What the handler binds to `$1`, `$2`, ... for a plain request.
-    params: Vec<Bound>,
-}
-
-/// A parameter value as pgbench can send it. pgbench variables cannot be
-/// NULL, so NULLs are written into the statement as typed literals; values
-/// travel as parameters (`:pN` variables), as the API's do.
-enum Bound {
-    Null(&'static str),
-    Literal(&'static str),
-    Value(String),
-}
+/// The floor: what any transaction of the functions' shape costs PostgreSQL.
+const FLOOR_SCRIPT: &str = "\\startpipeline\nbegin;\n\
+    select set_config('role', :role, true), set_config('request.jwt.claims', :claims, true);\n\
+    select 1;\ncommit;\n\\endpipeline\n";
 
 #[tokio::main]
 async fn main() {
     let mut stack = TestStack::spawn().await;
-    let user = seed(&stack).await;
+    let (user, job) = seed(&stack).await;
     let listener = stack.take_listener();
     let services = stack.services.clone();
     let server = tokio::spawn(gateway::serve(listener, services));
     let postmaster = postmaster_pid(&stack).await;
     let dir = tempdir();
 
-    println!("| route | API under wrk | pgbench, same SQL and transaction shape | ratio (target at least 0.5) | CPU per request: API / PostgreSQL / load generator, API run | same, pgbench run |");
-    println!("| --- | --- | --- | --- | --- | --- |");
-    for target in targets(&user) {
-        let url = stack.api_url(target.path);
-        // Warm both paths (pool connections, plans, caches) before measuring.
+    println!("| route | rate | PostgreSQL CPU per request | times the floor | CPU per request: API / PostgreSQL / load generator |");
+    println!("| --- | --- | --- | --- | --- |");
+    let script = dir.join("floor.sql");
+    std::fs::write(&script, FLOOR_SCRIPT).expect("write pgbench script");
+    let variables = vec!["role=authenticated".to_string(), format!("claims={}", user.identity.claims_json())];
+    let floor = Pgbench { script, variables };
+    run_pgbench(&stack, &floor, 1);
+    let before = CpuSample::take(postmaster);
+    let run = run_pgbench(&stack, &floor, SECONDS);
+    let floor_cpu = CpuSample::take(postmaster).since(&before, run.requests);
+    println!(
+        "| floor: BEGIN; role + claims; SELECT 1; COMMIT (pgbench) | {:.0} tx/s | {:.0} µs | 1.0 | {} |",
+        run.per_second, floor_cpu.postgres, floor_cpu
+    );
+    let routes = [
+        "/renders?limit=24".to_string(),
+        "/collections".to_string(),
+        "/usage".to_string(),
+        format!("/generations/{job}"),
+        "/community".to_string(),
+    ];
+    for path in routes {
+        let url = stack.api_url(&path);
+        // Warm the path (pool connections, caches) before measuring.
         run_wrk(&url, &user.token, 1);
-        let script = dir.join(format!("{}.sql", target.route.replace(['/', ' '], "_")));
-        let (sql, mut variables) = for_pgbench(&target.sql, &target.params);
-        std::fs::write(&script, pgbench_script(&sql)).expect("write pgbench script");
-        variables.push("role=authenticated".into());
-        variables.push(format!("claims={}", user.identity.claims_json()));
-        let pgbench = Pgbench { script, variables };
-        run_pgbench(&stack, &pgbench, 1);
-
         let before = CpuSample::take(postmaster);
-        let api = run_wrk(&url, &user.token, SECONDS);
-        let api_cpu = CpuSample::take(postmaster).since(&before, api.requests);
-        let before = CpuSample::take(postmaster);
-        let pg = run_pgbench(&stack, &pgbench, SECONDS);
-        let pg_cpu = CpuSample::take(postmaster).since(&before, pg.requests);
+        let run = run_wrk(&url, &user.token, SECONDS);
+        let cpu = CpuSample::take(postmaster).since(&before, run.requests);
+        let route = path.split('?').next().unwrap_or(&path).replace(&job.to_string(), "{id}");
         println!(
-            "| {} | {:.0} req/s | {:.0} tx/s | {:.2} | {} | {} |",
-            target.route,
-            api.per_second,
-            pg.per_second,
-            api.per_second / pg.per_second,
-            api_cpu,
-            pg_cpu
+            "| GET {route} | {:.0} req/s | {:.0} µs | {:.1} | {cpu} |",
+            run.per_second,
+            cpu.postgres,
+            cpu.postgres / floor_cpu.postgres
         );
     }
     server.abort();
@@ -88,14 +84,19 @@ async fn main() {
 }
 
 /// A user with a full first gallery page (4 variants each), favourites, two
-/// more collections and a month of ledger rows.
-async fn seed(stack: &TestStack) -> TestUser {
+/// more collections, a month of ledger rows and a published community shelf
+/// of their renders; around them, other users' renders. Returns the user and
+/// one of their finished jobs.
+async fn seed(stack: &TestStack) -> (TestUser, Uuid) {
     let user = stack.create_user().await;
     stack.app.set_plan(&user, Some("price_monthly"), true).await;
     let admin = stack.app.admin();
     let mut render_ids = Vec::with_capacity(RENDERS);
+    let mut job = Uuid::nil();
     for _ in 0..RENDERS {
-        render_ids.push(stack.app.seed_render(&user, 4).await.1);
+        let (job_id, render_id) = stack.app.seed_render(&user, 4).await;
+        job = job_id;
+        render_ids.push(render_id);
     }
     admin
         .execute(
@@ -122,82 +123,39 @@ async fn seed(stack: &TestStack) -> TestUser {
         )
         .await
         .expect("seed ledger");
-    user
-}
-
-/// The three reads with the parameters their handlers send for a plain
-/// request (no filters, first page of 24, no history).
-fn targets(user: &TestUser) -> Vec<Target> {
-    let owner = || Bound::Value(user.id.to_string());
-    let (start, end) = usage::month_period(Utc::now());
-    vec![
-        Target {
-            route: "GET /renders",
-            path: "/renders",
-            sql: renders::LIST_RENDERS_SQL.into(),
-            params: vec![
-                owner(),
-                Bound::Null("text"),
-                Bound::Null("text"),
-                Bound::Null("text"),
-                Bound::Null("uuid"),
-                Bound::Null("timestamptz"),
-                Bound::Null("uuid"),
-                Bound::Literal("25::int8"),
-            ],
-        },
-        Target {
-            route: "GET /usage",
-            path: "/usage",
-            sql: usage::USAGE_OVERVIEW_SQL.into(),
-            params: vec![
-                owner(),
-                Bound::Value(start.to_rfc3339()),
-                Bound::Value(end.to_rfc3339()),
-                Bound::Literal("false"),
-            ],
-        },
-        Target {
-            route: "GET /collections",
-            path: "/collections",
-            sql: collections::list_collections_sql(),
-            params: vec![owner()],
-        },
-    ]
-}
-
-/// The statement for pgbench (`$n` replaced, highest first so `$1` does not
-/// eat `$10`) and the variables to define with `-D`. PostgreSQL plans an
-/// unnamed statement with its parameter values bound, so a NULL literal gives
-/// pgbench the plan the API gets.
-fn for_pgbench(sql: &str, params: &[Bound]) -> (String, Vec<String>) {
-    let mut text = sql.to_string();
-    let mut variables = Vec::new();
-    for (index, param) in params.iter().enumerate().rev() {
-        let number = index + 1;
-        let replacement = match param {
-            Bound::Null(type_name) => format!("null::{type_name}"),
-            Bound::Literal(literal) => literal.to_string(),
-            Bound::Value(value) => {
-                variables.push(format!("p{number}={value}"));
-                format!(":p{number}")
-            }
-        };
-        text = text.replace(&format!("${number}"), &replacement);
+    admin
+        .execute(
+            "with shelf as (
+               insert into public.community_collections (title, is_published, is_featured)
+               values ('Calm bedrooms', true, true) returning id
+             )
+             insert into public.community_items (collection_id, render_id, order_index)
+             select shelf.id, r, o::int from shelf, unnest($1::uuid[]) with ordinality as u(r, o)",
+            &[&render_ids[..12].to_vec()],
+        )
+        .await
+        .expect("seed community");
+    for _ in 0..OTHER_USERS {
+        let other = stack.create_user().await;
+        admin
+            .execute(
+                "with jobs as (
+                   insert into public.generation_jobs (owner_id, mode, style, status, completed_at)
+                   select $1, 'imagine', 'modern', 'succeeded', now() from generate_series(1, $2::int)
+                   returning id, owner_id
+                 ), made as (
+                   insert into public.renders (job_id, owner_id, mode, style)
+                   select id, owner_id, 'imagine', 'modern' from jobs returning id, owner_id
+                 )
+                 insert into public.render_variants (render_id, owner_id, idx, image_path)
+                 select id, owner_id, 0, 'renders/' || id || '/0.jpg' from made",
+                &[&other.id, &OTHER_RENDERS_EACH],
+            )
+            .await
+            .expect("seed other users' renders");
     }
-    assert!(!text.contains('$'), "a parameter was left unreplaced");
-    (text, variables)
-}
-
-/// The transaction exactly as `shared::db::Tx` sends it for a one-statement
-/// read: one pipelined flight of BEGIN, the role and claims, the statement
-/// and COMMIT.
-fn pgbench_script(sql: &str) -> String {
-    format!(
-        "\\startpipeline\nbegin;\nselect set_config('role', :role, true), set_config('request.jwt.claims', :claims, true);\n\
-         {};\ncommit;\n\\endpipeline\n",
-        sql.split_whitespace().collect::<Vec<_>>().join(" ")
-    )
+    admin.batch_execute("analyze").await.expect("analyze");
+    (user, job)
 }
 
 struct LoadResult {
@@ -295,14 +253,27 @@ impl CpuSample {
         }
     }
 
-    fn since(&self, before: &CpuSample, requests: f64) -> String {
+    /// CPU per request since `before`, in microseconds.
+    fn since(&self, before: &CpuSample, requests: f64) -> CpuPerRequest {
         let micros = |now: f64, then: f64| (now - then) / requests.max(1.0) * 1e6;
-        format!(
-            "{:.0} / {:.0} / {:.0} µs",
-            micros(self.api, before.api),
-            micros(self.postgres, before.postgres),
-            micros(self.load, before.load)
-        )
+        CpuPerRequest {
+            api: micros(self.api, before.api),
+            postgres: micros(self.postgres, before.postgres),
+            load: micros(self.load, before.load),
+        }
+    }
+}
+
+/// Microseconds of CPU per request, by process.
+struct CpuPerRequest {
+    api: f64,
+    postgres: f64,
+    load: f64,
+}
+
+impl std::fmt::Display for CpuPerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.0} / {:.0} / {:.0} µs", self.api, self.postgres, self.load)
     }
 }
 
