@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-paths="token-hs256,token-es256,json-submit,json-renders,handler-renders,handler-renders-logged,handler-render,handler-usage,handler-collections,handler-favorite-toggle"
+paths="token-hs256,token-es256,token-es256-kept,json-submit,json-renders,handler-renders,handler-renders-logged,handler-render,handler-usage,handler-collections,handler-favorite-toggle"
 n1=${CPU_N1:-10}
 n2=${CPU_N2:-110}
 profiled=handler-renders
@@ -60,6 +60,9 @@ print()
 if "token-es256" in figures and "token-hs256" in figures:
     print(f"ES256 verification costs {figures['token-es256'] / figures['token-hs256']:.0f}x HS256 "
           f"({figures['token-es256'] / figures.get(profiled, 1):.1f}x a whole `{profiled}`).", end=" ")
+if "token-es256-kept" in figures and "token-hs256" in figures:
+    print(f"A kept ES256 token (a warm environment's repeat caller) costs "
+          f"{figures['token-es256-kept'] / figures['token-hs256']:.2f}x a first-sight HS256 verification.", end=" ")
 if f"{profiled}-logged" in figures:
     print(f"The JSON log line adds {figures[profiled + '-logged'] - figures[profiled]:,.0f} instructions "
           f"to `{profiled}` ({profiled}-logged minus {profiled}).")

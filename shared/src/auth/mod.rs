@@ -9,6 +9,7 @@
 //! Rejection reasons are short static strings: they are safe to log and never
 //! contain the token or any claim.
 
+mod cache;
 mod jwks;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use self::cache::VerifiedTokens;
 use self::jwks::{JwksClient, JwksTiming};
 
 /// Longest token we are willing to parse. Supabase access tokens are well under
@@ -179,6 +181,8 @@ pub struct TokenVerifier {
     hs256_key: Option<DecodingKey>,
     jwks: Option<JwksClient>,
     issuer: Option<String>,
+    /// Tokens this environment verified already (see `cache`).
+    verified: VerifiedTokens,
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -202,13 +206,21 @@ impl TokenVerifier {
             .jwt_secret
             .filter(|secret| !secret.trim().is_empty())
             .map(|secret| DecodingKey::from_secret(secret.as_bytes()));
+        // A verified token is trusted no longer than the keys that verified it.
+        let verified = VerifiedTokens::new(timing.cache_ttl);
         let jwks = config.jwks_url.filter(|url| !url.trim().is_empty()).map(|url| JwksClient::new(url, timing));
         let issuer = config.issuer.filter(|issuer| !issuer.trim().is_empty());
-        Self { hs256_key, jwks, issuer }
+        Self { hs256_key, jwks, issuer, verified }
     }
 
     /// Verifies a raw access token.
     pub async fn verify(&self, token: &str) -> Result<VerifiedUser, AuthError> {
+        let now = chrono::Utc::now().timestamp();
+        if token.len() <= MAX_TOKEN_LEN {
+            if let Some(user) = self.verified.get(token, now) {
+                return Ok(user);
+            }
+        }
         let header = parse_header(token)?;
         let claims = match header.alg.as_str() {
             // Supabase's HS256 tokens may carry a kid; the secret is the only
@@ -241,7 +253,11 @@ impl TokenVerifier {
                 if iss.trim_end_matches('/') == expected.trim_end_matches('/') => {}
             (Some(_), Some(_)) => return Err(AuthError::Invalid("wrong issuer")),
         }
-        VerifiedUser::from_verified_claims(&claims)
+        let user = VerifiedUser::from_verified_claims(&claims)?;
+        if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
+            self.verified.insert(token, &user, exp, now);
+        }
+        Ok(user)
     }
 
     /// Verifies the token of an `Authorization: Bearer <token>` header.

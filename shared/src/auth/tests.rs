@@ -330,3 +330,35 @@ async fn concurrent_cold_start_verifications_fetch_once() {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(server.requests_served(), 1);
 }
+
+// ---- Verified tokens kept per environment ----
+
+#[tokio::test]
+async fn a_kept_token_answers_only_for_itself_byte_for_byte() {
+    let server = JwksServer::start().await;
+    let verifier = verifier_for(&server, JwksTiming::default());
+    let token = TokenBuilder::es256().build();
+    let user = verifier.verify(&token).await.expect("valid token");
+    assert_eq!(verifier.verify(&token).await.expect("kept").user_id(), user.user_id());
+
+    // Another signature on the same header and claims is another token.
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{signed}.{flipped}{}", &signature[1..]);
+    assert!(matches!(verifier.verify(&forged).await, Err(AuthError::Invalid(_))));
+    let expired = TokenBuilder::es256().exp_in(-600).build();
+    assert_eq!(verifier.verify(&expired).await.err(), Some(AuthError::Expired));
+    assert_eq!(verifier.verify(&expired).await.err(), Some(AuthError::Expired), "a refusal is never kept");
+}
+
+#[tokio::test]
+async fn a_withdrawn_key_stops_a_kept_token_once_the_keys_are_refreshed() {
+    let server = JwksServer::start().await;
+    let verifier = verifier_for(&server, fast_timing());
+    let token = TokenBuilder::es256().build();
+    verifier.verify(&token).await.expect("valid token");
+    server.set_document(r#"{"keys": []}"#);
+    verifier.verify(&token).await.expect("still trusted within the keys' lifetime");
+    tokio::time::sleep(Duration::from_millis(1250)).await;
+    assert!(verifier.verify(&token).await.is_err(), "trusted no longer than the key that verified it");
+}

@@ -14,8 +14,10 @@
 //! on this thread, inside the batch. Run natively, it prints wall time per
 //! request instead: a sanity check, not the figure.
 //!
-//! Paths: `token-hs256` and `token-es256` verify an access token (ES256 with
-//! the JWKS already cached); `json-submit` parses and validates a
+//! Paths: `token-hs256` and `token-es256` verify an access token seen for
+//! the first time (a new token each request; ES256 with the JWKS already
+//! cached); `token-es256-kept` is a warm environment's repeat caller, whose
+//! token was verified before (`shared::auth`'s verified tokens); `json-submit` parses and validates a
 //! `POST /generations` body; `json-renders` builds and serializes a
 //! `GET /renders` page of 24 items; `handler-*` run a function's handler
 //! in-process against the test stack's PostgreSQL (pool of one connection,
@@ -48,6 +50,7 @@ use uuid::Uuid;
 const PATHS: &[&str] = &[
     "token-hs256",
     "token-es256",
+    "token-es256-kept",
     "json-submit",
     "json-renders",
     "handler-renders",
@@ -62,6 +65,10 @@ const PATHS: &[&str] = &[
 /// starts every batch in the same state.
 const WARM_UP: usize = 4;
 
+/// Distinct tokens of the first-sight paths: more than the warm-up and the
+/// batches use, so none is seen twice.
+const DISTINCT_TOKENS: usize = 512;
+
 /// Items of a gallery page, the app's default page size.
 const PAGE_ITEMS: usize = 24;
 
@@ -74,9 +81,12 @@ fn measured_batch(runtime: &Runtime, batch: Pin<Box<dyn Future<Output = ()> + '_
 
 /// What one path's requests need, prepared before anything is measured.
 enum Workload {
+    /// Requests take `tokens` in turn, so a long list means first sights
+    /// and a list of one the same caller again.
     Token {
         verifier: TokenVerifier,
-        token: String,
+        tokens: Vec<String>,
+        next: std::cell::Cell<usize>,
         _jwks: Option<JwksServer>,
     },
     SubmitBody {
@@ -189,14 +199,16 @@ impl Workload {
         match path {
             "token-hs256" => {
                 let config = AuthConfig { jwt_secret: Some(TEST_JWT_SECRET.into()), jwks_url: None, issuer: None };
-                let token = TokenBuilder::hs256().user_id(Uuid::new_v4()).build();
-                Workload::Token { verifier: TokenVerifier::new(config), token, _jwks: None }
+                let tokens = (0..DISTINCT_TOKENS).map(|_| TokenBuilder::hs256().user_id(Uuid::new_v4()).build());
+                let tokens = tokens.collect();
+                Workload::Token { verifier: TokenVerifier::new(config), tokens, next: 0.into(), _jwks: None }
             }
-            "token-es256" => {
+            "token-es256" | "token-es256-kept" => {
                 let jwks = JwksServer::start().await;
                 let config = AuthConfig { jwt_secret: None, jwks_url: Some(jwks.url()), issuer: None };
-                let token = TokenBuilder::es256().user_id(Uuid::new_v4()).build();
-                Workload::Token { verifier: TokenVerifier::new(config), token, _jwks: Some(jwks) }
+                let count = if path == "token-es256" { DISTINCT_TOKENS } else { 1 };
+                let tokens = (0..count).map(|_| TokenBuilder::es256().user_id(Uuid::new_v4()).build()).collect();
+                Workload::Token { verifier: TokenVerifier::new(config), tokens, next: 0.into(), _jwks: Some(jwks) }
             }
             "json-submit" => {
                 let owner = Uuid::new_v4();
@@ -245,8 +257,10 @@ impl Workload {
         };
         async move {
             match self {
-                Workload::Token { verifier, token, .. } => {
+                Workload::Token { verifier, tokens, next, .. } => {
                     for _ in 0..count {
+                        let token = &tokens[next.get() % tokens.len()];
+                        next.set(next.get() + 1);
                         black_box(verifier.verify(black_box(token)).await.expect("token verifies"));
                     }
                 }
