@@ -11,7 +11,7 @@ cargo build --quiet -p bench
 echo "round trips..."; target/debug/roundtrips > "$out/roundtrips.md"
 echo "webhook completion..."; target/debug/webhook > "$out/webhook.md"
 echo "one million renders (takes a few minutes)..."; target/debug/scale > "$out/scale.md"
-echo "throughput: the API under wrk against pgbench on the same SQL..."
+echo "PostgreSQL work per request: each read route under wrk, beside the floor transaction under pgbench..."
 command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"; $sudo apt-get install -y -qq wrk >/dev/null; }
 cargo build --quiet --profile measure -p bench --bin throughput
 target/measure/throughput > "$out/throughput.md"

@@ -140,7 +140,9 @@ pub struct RenderFilters {
     pub collection_id: Option<Uuid>,
 }
 
-/// A gallery item: the render with what a card needs, fetched in one query.
+/// A gallery item: the render with what a card needs, stored on the render
+/// itself and kept true by triggers (`035_render_cards.sql`), so a page reads
+/// one table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderListItem {
     pub render: Render,
@@ -153,14 +155,8 @@ pub struct RenderListItem {
 /// [`list_collection_renders`].
 const LIST_RENDERS_SQL: &str =
     "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
-            cover.image_path as cover_image_path,
-            (select count(*) from public.render_variants v where v.render_id = r.id) as variant_count,
-            exists(select 1
-                     from public.collection_items ci
-                     join public.collections c on c.id = ci.collection_id
-                    where ci.render_id = r.id and c.owner_id = $1 and c.is_default_favorites) as is_favorite
+            r.cover_image_path, r.variant_count::int8 as variant_count, r.is_favorite
        from public.renders r
-       left join public.render_variants cover on cover.render_id = r.id and cover.idx = r.cover_variant
       where r.owner_id = $1
         and ($2::text is null or r.mode = $2)
         and ($3::text is null or r.room_type = $3)
@@ -217,8 +213,8 @@ fn list_page<'a>(rows: impl IntoIterator<Item = &'a Row>, limit: i64) -> Page<Re
 
 /// The owner's renders, newest first, keyset-paginated on `(created_at, id)`:
 /// page 1000 costs what page 1 costs, and equal timestamps never skip or
-/// repeat an item. Cover, variant count and favourite flag come from the same
-/// query (no query per item). The transaction's only statement, committed in
+/// repeat an item. Cover, variant count and favourite flag are the render's
+/// stored card (no sub-query per item). The transaction's only statement, committed in
 /// the same flight: a gallery page costs one round trip.
 pub async fn list_renders(
     tx: Tx,
@@ -331,11 +327,7 @@ pub async fn get_render_detail(tx: Tx, id: Uuid, owner_id: Uuid) -> Result<Optio
         .query_and_commit(
             "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
                     v.id as v_id, v.idx as v_idx, v.image_path as v_image_path,
-                    v.thumb_path as v_thumb_path, v.created_at as v_created_at,
-                    exists(select 1
-                             from public.collection_items ci
-                             join public.collections c on c.id = ci.collection_id
-                            where ci.render_id = r.id and c.owner_id = $2 and c.is_default_favorites) as is_favorite
+                    v.thumb_path as v_thumb_path, v.created_at as v_created_at, r.is_favorite
                from public.renders r
                left join public.render_variants v on v.render_id = r.id
               where r.id = $1 and r.owner_id = $2
