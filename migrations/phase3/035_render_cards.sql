@@ -128,13 +128,4 @@ revoke all on function public.render_cards_after_update() from public, anon, aut
 revoke all on function public.render_cards_cover_changed() from public, anon, authenticated;
 
 -- The cards of renders that exist already.
-update public.renders r
-   set variant_count = (select count(*) from public.render_variants v where v.render_id = r.id),
-       cover_image_path = (select v.image_path from public.render_variants v
-                            where v.render_id = r.id and v.idx = r.cover_variant),
-       is_favorite = exists(select 1
-                              from public.collection_items ci
-                              join public.collections c on c.id = ci.collection_id
-                             where ci.render_id = r.id
-                               and c.owner_id = r.owner_id
-                               and c.is_default_favorites);
+select public.refresh_render_cards(array(select id from public.renders));

@@ -38,15 +38,15 @@ pub struct CollectionSummary {
     pub cover_image_path: Option<String>,
 }
 
-/// A collection with its item count and cover (the image of the most
-/// recently added render), one row per collection; callers add the `where`.
+/// A collection with its item count and cover (the stored cover of the most
+/// recently added render that has one), one row per collection; callers add
+/// the `where`.
 const SUMMARY_SELECT: &str = "select c.id, c.owner_id, c.name, c.is_default_favorites, c.created_at,
             (select count(*) from public.collection_items ci where ci.collection_id = c.id) as item_count,
-            (select v.image_path
+            (select r.cover_image_path
                from public.collection_items ci
                join public.renders r on r.id = ci.render_id
-               join public.render_variants v on v.render_id = r.id and v.idx = r.cover_variant
-              where ci.collection_id = c.id
+              where ci.collection_id = c.id and r.cover_image_path is not null
               order by ci.added_at desc, ci.render_id desc
               limit 1) as cover_image_path
        from public.collections c";
