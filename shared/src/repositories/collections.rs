@@ -72,30 +72,14 @@ pub async fn get_collection_summary(
     Ok(row.as_ref().map(CollectionSummary::from_row))
 }
 
-/// The owner's collections, My Favorites first, then oldest first, with item
-/// counts and a cover, My Favorites recreated first if it is somehow
-/// missing, in one statement committed in the same flight. The statement
-/// cannot see a row its own call of `ensure_default_favorites()` inserted
-/// (its snapshot predates it), so a favorites row missing from the snapshot
-/// is added from the function's result: new, hence empty and without cover.
+/// The owner's collections, My Favorites first (made first if it is somehow
+/// missing), then oldest first, with item counts and a cover: the PL/pgSQL
+/// function `list_collections` (`037_read_functions.sql`, planned once per
+/// connection), called as the transaction's only statement and committed in
+/// the same flight.
 pub async fn list_collections(tx: Tx, owner_id: Uuid) -> Result<Vec<CollectionSummary>, DbError> {
-    let rows = tx.query_and_commit(&list_collections_sql(), &[(&owner_id, Type::UUID)]).await?;
+    let rows = tx.query_and_commit("select * from public.list_collections($1)", &[(&owner_id, Type::UUID)]).await?;
     Ok(rows.iter().map(CollectionSummary::from_row).collect())
-}
-
-/// The statement of [`list_collections`] (`$1`: the owner).
-fn list_collections_sql() -> String {
-    format!(
-        "with fav as (select * from public.ensure_default_favorites())
-         select * from (
-           {SUMMARY_SELECT} where c.owner_id = $1
-           union all
-           select fav.id, fav.owner_id, fav.name, fav.is_default_favorites, fav.created_at,
-                  0::bigint, null::text
-             from fav where not exists (select 1 from public.collections c where c.id = fav.id)
-         ) listed
-         order by is_default_favorites desc, created_at, id"
-    )
 }
 
 pub async fn get_collection(tx: &mut Tx, id: Uuid, owner_id: Uuid) -> Result<Option<Collection>, DbError> {

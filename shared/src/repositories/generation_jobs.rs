@@ -317,22 +317,13 @@ impl JobWithOutputs {
 /// A job with its outputs (render id, variants' index and path), as a whole
 /// read transaction: one statement, one round trip.
 pub async fn get_job_with_outputs(tx: Tx, id: Uuid) -> Result<Option<JobWithOutputs>, DbError> {
-    job_with_outputs(tx.query_and_commit(&outputs_sql(), &[(&id, Type::UUID)]).await?)
+    job_with_outputs(tx.query_and_commit(OUTPUTS_SQL, &[(&id, Type::UUID)]).await?)
 }
 
-fn outputs_sql() -> String {
-    format!(
-        "select {columns}, r.id as render_id,
-                coalesce(array_agg(v.idx order by v.idx) filter (where v.id is not null), '{{}}') as variant_indexes,
-                coalesce(array_agg(v.image_path order by v.idx) filter (where v.id is not null), '{{}}') as variant_paths
-           from public.generation_jobs j
-           left join public.renders r on r.job_id = j.id
-           left join public.render_variants v on v.render_id = r.id
-          where j.id = $1
-          group by j.id, r.id",
-        columns = COLUMNS.split(", ").map(|c| format!("j.{c}")).collect::<Vec<_>>().join(", ")
-    )
-}
+/// The read of [`get_job_with_outputs`], a PL/pgSQL function so that its
+/// plan is made once per connection (`037_read_functions.sql`); it answers
+/// the job's columns, the render id and the variants' indexes and paths.
+const OUTPUTS_SQL: &str = "select * from public.job_with_outputs($1)";
 
 fn job_with_outputs(rows: Vec<Row>) -> Result<Option<JobWithOutputs>, DbError> {
     let Some(row) = rows.first() else { return Ok(None) };

@@ -134,22 +134,10 @@ impl QuotaSnapshot {
     }
 }
 
-/// The statement of [`usage_overview`] (`$1` owner, `$2`/`$3` the period,
-/// `$4` whether to include the ledger rows).
-const USAGE_OVERVIEW_SQL: &str = "select p.price_id, coalesce(p.has_access, false) as has_access,
-                    (select coalesce(sum(d.amount), 0)::int8 from public.usage_ledger d
-                      where d.owner_id = $1 and d.kind = 'generation_debit' and d.created_at >= $2) as used,
-                    (select j.id from public.generation_jobs j
-                      where j.owner_id = $1 and j.status in ('starting', 'processing')
-                      order by j.created_at desc limit 1) as inflight_job_id,
-                    l.id, l.owner_id, l.kind, l.amount, l.meta, l.created_at
-               from (select 1) as one
-               left join public.profiles p on p.id = $1
-               left join lateral (
-                 select e.id, e.owner_id, e.kind, e.amount, e.meta, e.created_at from public.usage_ledger e
-                  where $4 and e.owner_id = $1 and e.created_at >= $2 and e.created_at < $3
-               ) l on true
-              order by l.created_at desc nulls last, l.id desc";
+/// The read of [`usage_overview`], a PL/pgSQL function so that its plan is
+/// made once per connection (`037_read_functions.sql`): `$1` owner, `$2`/`$3`
+/// the period, `$4` whether to include the ledger rows.
+const USAGE_OVERVIEW_SQL: &str = "select * from public.usage_overview($1, $2, $3, $4)";
 
 /// What `GET /usage` shows, read in one statement: the profile's billing
 /// columns, this period's debits, the job in flight and (when asked) the

@@ -87,7 +87,13 @@ async fn attack_08_api_roles_call_only_the_functions_meant_for_them() {
     let anon: Vec<String> = app.admin().query_one(callable, &[&"anon"]).await.unwrap().get(0);
     assert_eq!(anon, ["community_feed"]);
     let authenticated: Vec<String> = app.admin().query_one(callable, &[&"authenticated"]).await.unwrap().get(0);
-    assert_eq!(authenticated, ["community_feed", "ensure_default_favorites"]);
+    // The read functions run as their caller (security invoker), so RLS
+    // shows a user only their own rows through them
+    // (`other_users_rows.rs::attack_07_the_read_functions_show_another_user_nothing`).
+    assert_eq!(
+        authenticated,
+        ["community_feed", "ensure_default_favorites", "job_with_outputs", "list_collections", "usage_overview"]
+    );
     // and neither can create objects in public (e.g. to shadow a function)
     let row = app
         .admin()

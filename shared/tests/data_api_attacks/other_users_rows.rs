@@ -161,3 +161,26 @@ async fn attack_07_user_cannot_plant_files_in_another_users_folder_or_the_public
     )
     .await;
 }
+
+#[tokio::test]
+async fn attack_07_the_read_functions_show_another_user_nothing() {
+    let app = TestApp::spawn().await;
+    let (attacker, _mine, victim, theirs) = two_seeded_users(&app).await;
+    app.set_plan(&victim, Some("price_monthly"), true).await;
+    // Called through the Data API (RPC) with the victim's ids: the functions
+    // run as the caller, so RLS shows the attacker none of the victim's rows.
+    let overview = format!(
+        "select row(price_id, has_access, used, inflight_job_id, id)::text
+           from public.usage_overview('{}', now() - interval '1 year', now() + interval '1 day', true)",
+        victim.id
+    );
+    assert_eq!(rows_as_user(&app, &attacker, &overview).await.unwrap(), ["(,f,0,,)"], "no plan, no debits, no rows");
+    let job = format!("select id::text from public.job_with_outputs('{}')", theirs.job);
+    assert_eq!(rows_as_user(&app, &attacker, &job).await.unwrap(), Vec::<String>::new());
+    let collections = format!("select name from public.list_collections('{}')", victim.id);
+    assert_eq!(rows_as_user(&app, &attacker, &collections).await.unwrap(), Vec::<String>::new());
+    // The owner sees their own.
+    assert_eq!(rows_as_user(&app, &victim, &job).await.unwrap(), [theirs.job.to_string()]);
+    // Anonymous callers may not call them at all.
+    assert!(matches!(rows_as_anon(&app, &job).await, Err(DbError::PermissionDenied)));
+}
