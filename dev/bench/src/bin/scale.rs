@@ -15,8 +15,9 @@ const MINE: i64 = 100_000;
 const PAGE: i64 = 24;
 const RUNS: usize = 15;
 
-/// The gallery statement of shared::repositories::renders::list_renders,
-/// with the cursor inlined (EXPLAIN cannot take parameters over simple query).
+/// The shape of the gallery statement (one table: each render stores its
+/// card, `035_render_cards.sql`), with the cursor inlined (EXPLAIN cannot
+/// take parameters over simple query).
 fn keyset_sql(owner: &str, after: Option<&Cursor>) -> String {
     let predicate = match after {
         Some(c) => {
@@ -25,12 +26,8 @@ fn keyset_sql(owner: &str, after: Option<&Cursor>) -> String {
         None => String::new(),
     };
     format!(
-        "select r.id, r.created_at, cover.image_path,
-                (select count(*) from public.render_variants v where v.render_id = r.id) as variant_count,
-                exists(select 1 from public.collection_items ci join public.collections c on c.id = ci.collection_id
-                        where ci.render_id = r.id and c.owner_id = '{owner}' and c.is_default_favorites) as is_favorite
+        "select r.id, r.created_at, r.cover_image_path, r.variant_count, r.is_favorite
            from public.renders r
-           left join public.render_variants cover on cover.render_id = r.id and cover.idx = r.cover_variant
           where r.owner_id = '{owner}' {predicate}
           order by r.created_at desc, r.id desc
           limit {}",

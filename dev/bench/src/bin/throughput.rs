@@ -36,7 +36,7 @@ const FLOOR_SCRIPT: &str = "\\startpipeline\nbegin;\n\
 #[tokio::main]
 async fn main() {
     let mut stack = TestStack::spawn().await;
-    let (user, job) = seed(&stack).await;
+    let (user, job, favourite) = seed(&stack).await;
     let listener = stack.take_listener();
     let services = stack.services.clone();
     let server = tokio::spawn(gateway::serve(listener, services));
@@ -67,9 +67,9 @@ async fn main() {
     for path in routes {
         let url = stack.api_url(&path);
         // Warm the path (pool connections, caches) before measuring.
-        run_wrk(&url, &user.token, 1);
+        run_wrk(&url, &user.token, 1, None);
         let before = CpuSample::take(postmaster);
-        let run = run_wrk(&url, &user.token, SECONDS);
+        let run = run_wrk(&url, &user.token, SECONDS, None);
         let cpu = CpuSample::take(postmaster).since(&before, run.requests);
         let route = path.split('?').next().unwrap_or(&path).replace(&job.to_string(), "{id}");
         println!(
@@ -79,15 +79,33 @@ async fn main() {
             cpu.postgres / floor_cpu.postgres
         );
     }
+    // A write that keeps stored columns true: each toggle of a favourite
+    // updates the render's stored card in the same transaction.
+    let script = dir.join("toggle.lua");
+    let body = format!(r#"{{"renderId":"{favourite}"}}"#);
+    let lua =
+        format!("wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
+    std::fs::write(&script, lua).expect("write wrk script");
+    let url = stack.api_url("/favorites/toggle");
+    run_wrk(&url, &user.token, 1, Some(&script));
+    let before = CpuSample::take(postmaster);
+    let run = run_wrk(&url, &user.token, SECONDS, Some(&script));
+    let cpu = CpuSample::take(postmaster).since(&before, run.requests);
+    println!(
+        "| POST /favorites/toggle (a write: the card kept true) | {:.0} req/s | {:.0} µs | {:.1} | {cpu} |",
+        run.per_second,
+        cpu.postgres,
+        cpu.postgres / floor_cpu.postgres
+    );
     server.abort();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A user with a full first gallery page (4 variants each), favourites, two
 /// more collections, a month of ledger rows and a published community shelf
-/// of their renders; around them, other users' renders. Returns the user and
-/// one of their finished jobs.
-async fn seed(stack: &TestStack) -> (TestUser, Uuid) {
+/// of their renders; around them, other users' renders. Returns the user,
+/// one of their finished jobs and a render in none of their collections.
+async fn seed(stack: &TestStack) -> (TestUser, Uuid, Uuid) {
     let user = stack.create_user().await;
     stack.app.set_plan(&user, Some("price_monthly"), true).await;
     let admin = stack.app.admin();
@@ -155,7 +173,7 @@ async fn seed(stack: &TestStack) -> (TestUser, Uuid) {
             .expect("seed other users' renders");
     }
     admin.batch_execute("analyze").await.expect("analyze");
-    (user, job)
+    (user, job, render_ids[RENDERS - 1])
 }
 
 struct LoadResult {
@@ -163,9 +181,15 @@ struct LoadResult {
     requests: f64,
 }
 
-fn run_wrk(url: &str, token: &str, seconds: u64) -> LoadResult {
-    let output = Command::new("wrk")
-        .args(["-t", "2", "-c", &CONNECTIONS.to_string(), "-d", &format!("{seconds}s"), "--latency"])
+/// `wrk` against `url`; `script` (Lua) makes the requests something else
+/// than a GET.
+fn run_wrk(url: &str, token: &str, seconds: u64, script: Option<&Path>) -> LoadResult {
+    let mut command = Command::new("wrk");
+    command.args(["-t", "2", "-c", &CONNECTIONS.to_string(), "-d", &format!("{seconds}s"), "--latency"]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command
         .args(["-H", &format!("Authorization: Bearer {token}"), url])
         .output()
         .expect("run wrk (apt-get install wrk)");
