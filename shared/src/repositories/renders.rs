@@ -151,12 +151,21 @@ pub struct RenderListItem {
     pub is_favorite: bool,
 }
 
-/// The gallery page (see [`list_renders`]), also the page of
-/// [`list_collection_renders`]: the PL/pgSQL function `list_renders`
-/// (`038_list_renders.sql`), whose plans each connection makes once. `$1`
-/// owner, `$2`-`$4` mode, room type and style filters, `$5` a collection,
-/// `$6`/`$7` the cursor, `$8` the rows to fetch.
-const LIST_RENDERS_SQL: &str = "select * from public.list_renders($1, $2, $3, $4, $5, $6, $7, $8)";
+/// The gallery statement (see [`list_renders`]), also the page of
+/// [`list_collection_renders`].
+const LIST_RENDERS_SQL: &str =
+    "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
+            r.cover_image_path, r.variant_count::int8 as variant_count, r.is_favorite
+       from public.renders r
+      where r.owner_id = $1
+        and ($2::text is null or r.mode = $2)
+        and ($3::text is null or r.room_type = $3)
+        and ($4::text is null or r.style = $4)
+        and ($5::uuid is null or exists(select 1 from public.collection_items ci
+                                         where ci.collection_id = $5 and ci.render_id = r.id))
+        and ($6::timestamptz is null or (r.created_at, r.id) < ($6, $7))
+      order by r.created_at desc, r.id desc
+      limit $8";
 
 /// The keyset position and row budget of one gallery page, as parameters.
 struct Keyset {

@@ -92,14 +92,7 @@ async fn attack_08_api_roles_call_only_the_functions_meant_for_them() {
     // (`other_users_rows.rs::attack_07_the_read_functions_show_another_user_nothing`).
     assert_eq!(
         authenticated,
-        [
-            "community_feed",
-            "ensure_default_favorites",
-            "job_with_outputs",
-            "list_collections",
-            "list_renders",
-            "usage_overview"
-        ]
+        ["community_feed", "ensure_default_favorites", "job_with_outputs", "list_collections", "usage_overview"]
     );
     // and neither can create objects in public (e.g. to shadow a function)
     let row = app

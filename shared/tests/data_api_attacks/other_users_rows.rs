@@ -177,14 +177,6 @@ async fn attack_07_the_read_functions_show_another_user_nothing() {
     assert_eq!(rows_as_user(&app, &attacker, &overview).await.unwrap(), ["(,f,0,,)"], "no plan, no debits, no rows");
     let job = format!("select id::text from public.job_with_outputs('{}')", theirs.job);
     assert_eq!(rows_as_user(&app, &attacker, &job).await.unwrap(), Vec::<String>::new());
-    let gallery =
-        format!("select id::text from public.list_renders('{}', null, null, null, null, null, null, 25)", victim.id);
-    assert_eq!(rows_as_user(&app, &attacker, &gallery).await.unwrap(), Vec::<String>::new());
-    let in_collection = format!(
-        "select id::text from public.list_renders('{}', null, null, null, '{}', null, null, 25)",
-        victim.id, theirs.coll
-    );
-    assert_eq!(rows_as_user(&app, &attacker, &in_collection).await.unwrap(), Vec::<String>::new());
     let collections = format!("select name from public.list_collections('{}')", victim.id);
     assert_eq!(rows_as_user(&app, &attacker, &collections).await.unwrap(), Vec::<String>::new());
     // The owner sees their own.
