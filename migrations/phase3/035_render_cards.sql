@@ -44,28 +44,22 @@ end;
 $$;
 
 -- Variants: statement-level, one recount per statement however many rows
--- it touched (a completion adds all its variants in one insert).
-create or replace function public.render_cards_after_insert()
+-- it touched (a completion adds all its variants in one insert). A trigger
+-- with transition tables serves one event, hence three triggers on the one
+-- function.
+create or replace function public.render_cards_variants_changed()
 returns trigger language plpgsql security definer set search_path = '' as $$
 begin
-  perform public.refresh_render_cards(array(select distinct render_id from new_rows));
-  return null;
-end;
-$$;
-
-create or replace function public.render_cards_after_delete()
-returns trigger language plpgsql security definer set search_path = '' as $$
-begin
-  perform public.refresh_render_cards(array(select distinct render_id from old_rows));
-  return null;
-end;
-$$;
-
-create or replace function public.render_cards_after_update()
-returns trigger language plpgsql security definer set search_path = '' as $$
-begin
-  perform public.refresh_render_cards(array(
-    select render_id from new_rows union select render_id from old_rows));
+  -- Each event's trigger names only its own transition tables; a branch
+  -- not taken is never planned.
+  if tg_op = 'INSERT' then
+    perform public.refresh_render_cards(array(select distinct render_id from new_rows));
+  elsif tg_op = 'DELETE' then
+    perform public.refresh_render_cards(array(select distinct render_id from old_rows));
+  else
+    perform public.refresh_render_cards(array(
+      select render_id from new_rows union select render_id from old_rows));
+  end if;
   return null;
 end;
 $$;
@@ -100,19 +94,19 @@ drop trigger if exists render_cards_variants_insert on public.render_variants;
 create trigger render_cards_variants_insert
   after insert on public.render_variants
   referencing new table as new_rows
-  for each statement execute function public.render_cards_after_insert();
+  for each statement execute function public.render_cards_variants_changed();
 
 drop trigger if exists render_cards_variants_delete on public.render_variants;
 create trigger render_cards_variants_delete
   after delete on public.render_variants
   referencing old table as old_rows
-  for each statement execute function public.render_cards_after_delete();
+  for each statement execute function public.render_cards_variants_changed();
 
 drop trigger if exists render_cards_variants_update on public.render_variants;
 create trigger render_cards_variants_update
   after update on public.render_variants
   referencing new table as new_rows old table as old_rows
-  for each statement execute function public.render_cards_after_update();
+  for each statement execute function public.render_cards_variants_changed();
 
 drop trigger if exists render_cards_items_insert on public.collection_items;
 drop trigger if exists render_cards_items_delete on public.collection_items;
@@ -139,9 +133,7 @@ create trigger render_cards_cover
 
 -- Trigger functions and their helper are never called by API users.
 revoke all on function public.refresh_render_cards(uuid[]) from public, anon, authenticated;
-revoke all on function public.render_cards_after_insert() from public, anon, authenticated;
-revoke all on function public.render_cards_after_delete() from public, anon, authenticated;
-revoke all on function public.render_cards_after_update() from public, anon, authenticated;
+revoke all on function public.render_cards_variants_changed() from public, anon, authenticated;
 revoke all on function public.render_cards_cover_changed() from public, anon, authenticated;
 revoke all on function public.render_favorite_item_changed() from public, anon, authenticated;
 

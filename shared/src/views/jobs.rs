@@ -35,7 +35,15 @@ pub struct VariantView {
 
 impl JobView {
     pub fn new(outputs: &JobWithOutputs, storage: &Storage) -> Self {
-        let JobWithOutputs { job, render_id, variants } = outputs;
+        Self::of(&outputs.job, outputs.render_id, &outputs.variants, storage)
+    }
+
+    /// A job that has produced nothing yet.
+    pub fn pending(job: &Job, storage: &Storage) -> Self {
+        Self::of(job, None, &[], storage)
+    }
+
+    fn of(job: &Job, render_id: Option<Uuid>, variants: &[(i32, String)], storage: &Storage) -> Self {
         JobView {
             id: job.id,
             status: job.status.as_str(),
@@ -47,17 +55,12 @@ impl JobView {
             completed_at: job.completed_at,
             error: job.error.clone(),
             error_code: error_code(job),
-            render_id: *render_id,
+            render_id,
             variants: variants
                 .iter()
                 .map(|(index, path)| VariantView { index: *index, image_url: storage.public_url(path) })
                 .collect(),
         }
-    }
-
-    /// A job that has produced nothing yet.
-    pub fn pending(job: &Job, storage: &Storage) -> Self {
-        Self::new(&JobWithOutputs::without_outputs(job.clone()), storage)
     }
 }
 
