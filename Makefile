@@ -34,8 +34,11 @@ test-sim-client:
 test-contract:
 	CARGO=$(CARGO) dev/scripts/contract-fuzz.sh
 
+## The second pass also keeps named prepared statements
+## (DATABASE_PREPARED_STATEMENTS=true), which PgBouncer 1.21+ carries for its
+## clients; the first pass covers the default, unnamed statements.
 test-pgbouncer:
-	TEST_VIA_PGBOUNCER=1 $(CARGO) test --workspace --tests --exclude replicate-sim
+	TEST_VIA_PGBOUNCER=1 TEST_PREPARED_STATEMENTS=1 $(CARGO) test --workspace --tests --exclude replicate-sim
 
 ## Local stack: PostgreSQL with migrations and demo data (grows with the
 ## functions). Ctrl-C stops it.

@@ -26,7 +26,8 @@ impl Services {
     pub fn new(env: Environment) -> Result<Self, ConfigError> {
         let db =
             Database::connect_lazy_with_ca(&env.database_url, env.database_pool_size, env.database_ca_cert.as_deref())
-                .map_err(|error| ConfigError::Invalid { name: "DATABASE_URL", reason: error.to_string() })?;
+                .map_err(|error| ConfigError::Invalid { name: "DATABASE_URL", reason: error.to_string() })?
+                .with_statement_mode(env.database_statements);
         let verifier = TokenVerifier::new(AuthConfig::from_supabase(&env.supabase_url, env.jwt_secret.clone()));
         let storage = Storage::new(&env.storage);
         let replicate = ReplicateClient::new(env.replicate.clone());

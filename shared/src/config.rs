@@ -55,6 +55,12 @@ pub struct Environment {
     /// Connections per environment: 1 on Lambda (one request at a time),
     /// more for the local gateway (`DATABASE_POOL_SIZE`).
     pub database_pool_size: usize,
+    /// `DATABASE_PREPARED_STATEMENTS=true`: named statements kept per
+    /// connection. Only where the connection keeps them: directly, through a
+    /// session pooler, or PgBouncer 1.21+ with `max_prepared_statements`
+    /// (Supabase's dedicated pooler); never through Supavisor's transaction
+    /// mode. Off by default.
+    pub database_statements: crate::db::StatementMode,
     pub supabase_url: String,
     pub jwt_secret: Option<String>,
     pub public_storage_url: String,
@@ -103,6 +109,16 @@ impl Environment {
                     ConfigError::Invalid { name: "DATABASE_POOL_SIZE", reason: "expected 1..64".into() }
                 })?,
             };
+        let database_statements = match lookup("DATABASE_PREPARED_STATEMENTS").as_deref() {
+            None | Some("false") => crate::db::StatementMode::Unnamed,
+            Some("true") => crate::db::StatementMode::Prepared,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "DATABASE_PREPARED_STATEMENTS",
+                    reason: "expected true or false".into(),
+                })
+            }
+        };
         let storage = crate::storage::StorageConfig::from_lookup(&lookup, &public_storage_url)
             .map_err(|reason| ConfigError::Invalid { name: "S3_*", reason })?;
         let replicate = crate::replicate::ReplicateConfig::from_lookup(&lookup)
@@ -111,6 +127,7 @@ impl Environment {
             database_url: required("DATABASE_URL")?,
             database_ca_cert: lookup("DATABASE_CA_CERT"),
             database_pool_size,
+            database_statements,
             storage,
             replicate,
             jwt_secret: lookup("SUPABASE_JWT_SECRET"),
@@ -175,6 +192,21 @@ mod tests {
         .err()
         .unwrap();
         assert!(error.to_string().contains("PLANS"));
+    }
+
+    #[test]
+    fn prepared_statements_are_off_unless_asked_for_exactly() {
+        let base = [("SUPABASE_URL", "https://abc.supabase.co"), ("DATABASE_URL", "postgres://x@y/z")];
+        let mode = |value: Option<&'static str>| {
+            let mut pairs = base.to_vec();
+            pairs.extend(value.map(|v| ("DATABASE_PREPARED_STATEMENTS", v)));
+            Environment::from_lookup(lookup(&with_services(&pairs))).map(|env| env.database_statements)
+        };
+        assert_eq!(mode(None).unwrap(), crate::db::StatementMode::Unnamed);
+        assert_eq!(mode(Some("false")).unwrap(), crate::db::StatementMode::Unnamed);
+        assert_eq!(mode(Some("true")).unwrap(), crate::db::StatementMode::Prepared);
+        let error = mode(Some("yes")).unwrap_err();
+        assert!(error.to_string().contains("DATABASE_PREPARED_STATEMENTS"));
     }
 
     #[test]

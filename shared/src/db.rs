@@ -8,8 +8,14 @@
 //! `set_config(..., true)`, local to the transaction exactly as PostgREST does,
 //! so nothing survives into the next request on a pooled connection.
 //!
-//! Pooler-safe: statements go through `query_typed` (the unnamed statement),
-//! never named prepared statements, so Supabase's transaction pooler works.
+//! Statements ([`StatementMode`]): by default each goes as the unnamed
+//! statement (`query_typed`), parsed and planned on every call, which every
+//! transaction pooler passes (Supabase's Supavisor included). Where the
+//! connection keeps named statements (a direct or session connection, or
+//! PgBouncer 1.21+ with `max_prepared_statements`, as Supabase's dedicated
+//! pooler), `DATABASE_PREPARED_STATEMENTS=true` prepares each statement once
+//! per connection and PostgreSQL keeps its parse tree and, where it judges a
+//! generic plan good, the plan.
 //!
 //! Round trips: `BEGIN`, the role/claims switch and the first statement are
 //! pipelined into one flight; [`Tx::query_and_commit`] adds the `COMMIT` to
@@ -23,8 +29,11 @@ pub use tokio_postgres::types::{ToSql, Type};
 pub use tokio_postgres::Row;
 
 mod error;
+mod statements;
 pub mod tls;
 pub use error::DbError;
+use statements::Ready;
+pub use statements::StatementMode;
 
 /// A statement parameter with its PostgreSQL type (required by unnamed statements).
 pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
@@ -41,6 +50,7 @@ pub struct Statement<'a> {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
+    statements: StatementMode,
 }
 
 /// Who a transaction acts as.
@@ -85,7 +95,16 @@ impl Database {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| DbError::Config(e.to_string()))?;
-        Ok(Database { pool })
+        Ok(Database { pool, statements: StatementMode::Unnamed })
+    }
+
+    /// The same pool sending statements as `mode` says.
+    pub fn with_statement_mode(self, mode: StatementMode) -> Self {
+        Database { statements: mode, ..self }
+    }
+
+    pub fn statement_mode(&self) -> StatementMode {
+        self.statements
     }
 
     /// A transaction as the signed-in user: RLS sees their `auth.uid()`.
@@ -106,7 +125,8 @@ impl Database {
 
     async fn begin(&self, role: Role, claims: String) -> Result<Tx, DbError> {
         let conn = self.pool.get().await.map_err(DbError::from_pool)?;
-        Ok(Tx { conn: Some(conn), pending_setup: Some((role, claims)), state: TxState::Open })
+        let setup = Setup { role, claims, plan_each_call: false };
+        Ok(Tx { conn: Some(conn), statements: self.statements, pending_setup: Some(setup), state: TxState::Open })
     }
 }
 
@@ -122,16 +142,41 @@ enum TxState {
 /// pool, so the next request on that connection starts clean).
 pub struct Tx {
     conn: Option<Object>,
+    statements: StatementMode,
     /// Role and claims not yet sent: they ride with the first statement.
-    pending_setup: Option<(Role, String)>,
+    pending_setup: Option<Setup>,
     state: TxState,
 }
 
+/// What the transaction's first flight sets, local to the transaction.
+struct Setup {
+    role: Role,
+    claims: String,
+    /// `plan_cache_mode = force_custom_plan` (see [`Tx::plan_each_call`]).
+    plan_each_call: bool,
+}
+
 const SETUP_SQL: &str = "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)";
+const SETUP_PLANNING_EACH_CALL_SQL: &str =
+    "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), \
+     set_config('plan_cache_mode', 'force_custom_plan', true)";
 
 impl Tx {
-    fn client(&self) -> &tokio_postgres::Client {
+    fn client(&self) -> &deadpool_postgres::ClientWrapper {
         self.conn.as_ref().expect("connection present until drop")
+    }
+
+    /// Plans this transaction's prepared statements for their parameters on
+    /// every call, as the unnamed statement is. For statements whose best
+    /// plan depends on the values (a gallery page: one owner has ten renders,
+    /// another a hundred thousand, and the page's LIMIT is a parameter), where
+    /// a generic plan made for the average owner scans every row of a large
+    /// one. The parse is still kept. Call before the first statement.
+    pub fn plan_each_call(mut self) -> Self {
+        if let Some(setup) = self.pending_setup.as_mut() {
+            setup.plan_each_call = self.statements == StatementMode::Prepared;
+        }
+        self
     }
 
     fn ensure_open(&self) -> Result<(), DbError> {
@@ -146,7 +191,8 @@ impl Tx {
         self.ensure_open()?;
         let setup = self.pending_setup.take();
         let client = self.client();
-        match send(client, setup, client.query_typed(sql, params)).await {
+        let statement = async { Ready::new(client, self.statements, sql, params).await?.rows(client, params).await };
+        match send(client, setup, statement).await {
             Ok(rows) => Ok(rows),
             Err(error) => Err(self.fail(error).await),
         }
@@ -175,7 +221,8 @@ impl Tx {
         self.ensure_open()?;
         let setup = self.pending_setup.take();
         let client = self.client();
-        match send(client, setup, client.execute_typed(sql, params)).await {
+        let statement = async { Ready::new(client, self.statements, sql, params).await?.count(client, params).await };
+        match send(client, setup, statement).await {
             Ok(count) => Ok(count),
             Err(error) => Err(self.fail(error).await),
         }
@@ -195,10 +242,13 @@ impl Tx {
         let setup = self.pending_setup.take();
         let client = self.client();
         let both = async {
-            let (first, second) = tokio::join!(
-                client.query_typed(&first.sql, &first.params),
-                client.query_typed(&second.sql, &second.params)
-            );
+            // Both prepared (when new) before either runs, so they run in
+            // the order given.
+            let first_ready = Ready::new(client, self.statements, &first.sql, &first.params).await;
+            let second_ready = Ready::new(client, self.statements, &second.sql, &second.params).await;
+            let (first, second) = tokio::join!(async { first_ready?.rows(client, &first.params).await }, async {
+                second_ready?.rows(client, &second.params).await
+            });
             Ok((first, second))
         };
         match send(client, setup, both).await {
@@ -218,7 +268,11 @@ impl Tx {
         let setup = self.pending_setup.take();
         let client = self.client();
         let statement_then_commit = async {
-            let (rows, commit) = tokio::join!(client.query_typed(sql, params), client.batch_execute("commit"));
+            // Prepared (when new) before COMMIT is queued, which must follow
+            // the statement's execution.
+            let ready = Ready::new(client, self.statements, sql, params).await;
+            let (rows, commit) =
+                tokio::join!(async { ready?.rows(client, params).await }, client.batch_execute("commit"));
             commit.and(rows)
         };
         let result = send(client, setup, statement_then_commit).await;
@@ -272,17 +326,21 @@ impl Tx {
 /// Sends `statement`, preceded in the same flight by BEGIN and the identity
 /// switch when `setup` is given (the transaction's first statement).
 async fn send<T>(
-    client: &tokio_postgres::Client,
-    setup: Option<(Role, String)>,
+    client: &deadpool_postgres::ClientWrapper,
+    setup: Option<Setup>,
     statement: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
 ) -> Result<T, tokio_postgres::Error> {
-    let Some((role, claims)) = setup else {
+    let Some(Setup { role, claims, plan_each_call }) = setup else {
         return statement.await;
     };
     let role_name = role.name();
     let setup_params: [Param<'_>; 2] = [(&role_name, Type::TEXT), (&claims, Type::TEXT)];
+    let setup_sql = if plan_each_call { SETUP_PLANNING_EACH_CALL_SQL } else { SETUP_SQL };
     let begin = client.batch_execute("begin");
-    let setup = client.query_typed(SETUP_SQL, &setup_params);
+    // Always the unnamed statement: its Parse, Bind and Execute go out at
+    // once, so the statement's own Parse (when first prepared) reaches the
+    // server after the role switch and resolves names as that role.
+    let setup = client.query_typed(setup_sql, &setup_params);
     // join! polls in order, so BEGIN, the setup and the statement are queued
     // back to back before any reply is awaited.
     let (begin, setup, statement) = tokio::join!(begin, setup, statement);

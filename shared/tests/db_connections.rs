@@ -1,8 +1,8 @@
 //! The connection layer: identity is transaction-local, nothing leaks between
-//! requests on a reused connection, no named prepared statements, the login
+//! requests on a reused connection, no named prepared statements by default, the login
 //! role alone can read nothing, and reads cost one round trip.
 
-use shared::db::{Database, DbError, Type};
+use shared::db::{Database, DbError, StatementMode, Type};
 use testkit::flight_counter::FlightCounter;
 use testkit::TestApp;
 
@@ -97,7 +97,11 @@ async fn the_login_role_alone_reads_nothing() {
 async fn no_named_prepared_statements_are_left_on_the_server() {
     let app = TestApp::spawn_with_pool_size(1).await;
     let alice = app.create_user().await;
-    let mut tx = app.db.as_user(&alice.identity).await.unwrap();
+    // Unnamed is the default (what Supavisor's transaction mode needs); the
+    // PgBouncer pass runs the suite prepared, so this pool asks for it.
+    let db = Database::connect_lazy(&app.database.app_url(), 1).unwrap();
+    assert_eq!(db.statement_mode(), StatementMode::Unnamed);
+    let mut tx = db.as_user(&alice.identity).await.unwrap();
     tx.query("select id from public.collections where owner_id = $1", &[(&alice.id, Type::UUID)]).await.unwrap();
     tx.query("select id from public.renders where owner_id = $1", &[(&alice.id, Type::UUID)]).await.unwrap();
     let prepared: i64 = tx.query_one("select count(*) from pg_prepared_statements", &[]).await.unwrap().get(0);
@@ -136,6 +140,28 @@ async fn a_read_costs_one_round_trip_and_a_one_statement_write_two() {
     assert_eq!(proxy.flights() - before, 1, "the identity rides with the statement");
     tx.commit().await.unwrap();
     assert_eq!(proxy.flights() - before, 2, "write: one flight for the statement, one for COMMIT");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_kept_prepared_statement_costs_no_round_trip_after_its_first_use() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user().await;
+    let app_port = app.database.server().app_port;
+    let proxy = FlightCounter::start(app_port).await;
+    let url = app.database.app_url().replacen(&format!(":{app_port}/"), &format!(":{}/", proxy.port), 1);
+    let db = Database::connect_lazy(&url, 1).unwrap().with_statement_mode(StatementMode::Prepared);
+    db.as_anon().await.unwrap().query_and_commit("select 1", &[]).await.unwrap();
+    let read = "select id from public.collections where owner_id = $1";
+
+    let before = proxy.flights();
+    let rows = db.as_user(&alice.identity).await.unwrap().query_and_commit(read, &[(&alice.id, Type::UUID)]).await;
+    assert_eq!(rows.unwrap().len(), 1, "My Favorites");
+    assert_eq!(proxy.flights() - before, 2, "first use: the statement's Parse, then Bind, Execute and COMMIT");
+
+    let before = proxy.flights();
+    let rows = db.as_user(&alice.identity).await.unwrap().query_and_commit(read, &[(&alice.id, Type::UUID)]).await;
+    assert_eq!(rows.unwrap().len(), 1);
+    assert_eq!(proxy.flights() - before, 1, "kept: one flight, as the unnamed statement");
 }
 
 #[tokio::test]

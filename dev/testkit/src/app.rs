@@ -31,7 +31,9 @@ impl TestApp {
 
     pub async fn spawn_with_pool_size(max_size: usize) -> Self {
         let database = TestDatabase::migrated().await;
-        let db = Database::connect_lazy(&database.app_url(), max_size).expect("build pool");
+        let db = Database::connect_lazy(&database.app_url(), max_size)
+            .expect("build pool")
+            .with_statement_mode(database.server().statements);
         let verifier = TokenVerifier::new(AuthConfig {
             jwt_secret: Some(TEST_JWT_SECRET.to_string()),
             jwks_url: None,

@@ -7,6 +7,10 @@
 //! this process or another) reuses it; `make test` removes it afterwards.
 //! With `TEST_VIA_PGBOUNCER=1`, the functions' connections go through a
 //! PgBouncer in transaction pooling mode, as Supabase's port 6543 behaves.
+//! With `TEST_PREPARED_STATEMENTS=1`, they keep named prepared statements
+//! (`DATABASE_PREPARED_STATEMENTS=true`); the PgBouncer is 1.21 or newer and
+//! keeps them for its clients (`max_prepared_statements`), as Supabase's
+//! dedicated pooler does.
 
 use std::fs::{self, File};
 use std::net::TcpListener;
@@ -29,6 +33,8 @@ pub struct Server {
     /// Where the functions connect: the server itself or PgBouncer.
     pub app_port: u16,
     pub via_pgbouncer: bool,
+    /// How the functions' pools send statements.
+    pub statements: shared::db::StatementMode,
 }
 
 impl Server {
@@ -55,6 +61,9 @@ pub fn server() -> &'static Server {
             server.app_port = pgbouncer(&server);
             server.via_pgbouncer = true;
         }
+        if std::env::var("TEST_PREPARED_STATEMENTS").is_ok_and(|v| v == "1" || v == "true") {
+            server.statements = shared::db::StatementMode::Prepared;
+        }
         server
     })
 }
@@ -73,6 +82,7 @@ fn external_server(url: &str) -> Server {
         admin_password: config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()),
         app_port: port,
         via_pgbouncer: false,
+        statements: shared::db::StatementMode::Unnamed,
     }
 }
 
@@ -292,11 +302,14 @@ fn local_server(port: u16) -> Server {
         admin_password: None,
         app_port: port,
         via_pgbouncer: false,
+        statements: shared::db::StatementMode::Unnamed,
     }
 }
 
 /// Starts (or reuses) a PgBouncer in transaction pooling mode in front of the
-/// server, with server-side prepared statements off as on Supabase's pooler.
+/// server. It keeps its clients' named prepared statements
+/// (`max_prepared_statements`, PgBouncer 1.21+, as Supabase's dedicated
+/// pooler); the functions use them only with `TEST_PREPARED_STATEMENTS=1`.
 fn pgbouncer(server: &Server) -> u16 {
     let dir = state_dir().join(format!("pgbouncer-{}", server.port));
     with_file_lock(&state_dir(), || {
@@ -311,7 +324,7 @@ fn pgbouncer(server: &Server) -> u16 {
         let ini = format!(
             "[databases]\n* = host={host} port={server_port}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
              auth_type = trust\nauth_file = {dir}/userlist.txt\npool_mode = transaction\nmax_client_conn = 2000\n\
-             default_pool_size = 40\nmax_db_connections = 0\nadmin_users = {admin}\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n\
+             default_pool_size = 40\nmax_db_connections = 0\nmax_prepared_statements = 200\nadmin_users = {admin}\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n\
              logfile = {dir}/pgbouncer.log\npidfile = {dir}/pgbouncer.pid\nunix_socket_dir =\n",
             host = server.host,
             server_port = server.port,
@@ -326,7 +339,7 @@ fn pgbouncer(server: &Server) -> u16 {
             .arg("-d")
             .arg(dir.join("pgbouncer.ini"))
             .status()
-            .expect("run pgbouncer (install Debian's pgbouncer; make test does)");
+            .expect("run pgbouncer 1.21+ (dev/scripts/install-deps.sh builds one; make test does)");
         assert!(status.success(), "pgbouncer failed to start; see {}", dir.join("pgbouncer.log").display());
         for _ in 0..100 {
             if port_answers(port) {

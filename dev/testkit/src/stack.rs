@@ -55,6 +55,7 @@ impl TestStack {
             database_url: app.database.app_url(),
             database_ca_cert: None,
             database_pool_size: 8,
+            database_statements: app.database.server().statements,
             // The project the test tokens name as issuer (`TEST_ISSUER`);
             // nothing is served there (tokens are HS256, objects have
             // `public_storage_url`).

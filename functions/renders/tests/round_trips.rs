@@ -15,6 +15,9 @@ async fn gallery_and_render_reads_take_one_round_trip() {
     let mut env = stack.services.env.clone();
     env.database_url = env.database_url.replacen(&format!(":{port}/"), &format!(":{}/", proxy.port), 1);
     env.database_pool_size = 1;
+    // The default's flights; prepared statements add one, once per
+    // connection and statement (shared/tests/db_connections.rs).
+    env.database_statements = shared::db::StatementMode::Unnamed;
     let services = Services::new(env).unwrap();
 
     let detail = format!("/renders/{render}");

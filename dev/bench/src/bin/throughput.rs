@@ -6,16 +6,22 @@
 //! against the same database. Nothing of the product's SQL is read here: the
 //! routes are measured from outside, as a client and `/proc` see them. Beside
 //! each figure, the CPU per request of the API process, of PostgreSQL and of
-//! the load generator, read from /proc before and after each run.
+//! the load generator, read from /proc before and after each run. Each route
+//! is measured twice: statements unnamed (the default, what Supavisor's
+//! transaction mode passes) and kept as named prepared statements
+//! (`DATABASE_PREPARED_STATEMENTS=true`).
 //!
 //! Build with `--profile measure` (optimised): a debug build measures the
 //! compiler's debug output, not the service.
 
+use shared::app::Services;
+use shared::db::StatementMode;
 use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use testkit::{TestStack, TestUser};
+use tokio::net::TcpListener;
 use uuid::Uuid;
 
 /// Load duration per run; the first second of each run is discarded as warm-up.
@@ -39,12 +45,23 @@ async fn main() {
     let (user, job, favourite) = seed(&stack).await;
     let listener = stack.take_listener();
     let services = stack.services.clone();
-    let server = tokio::spawn(gateway::serve(listener, services));
+    let unnamed = tokio::spawn(gateway::serve(listener, services));
+    // The same functions keeping named prepared statements
+    // (`DATABASE_PREPARED_STATEMENTS=true`), straight to PostgreSQL.
+    let mut env = stack.services.env.clone();
+    env.database_statements = StatementMode::Prepared;
+    let prepared_services = Arc::new(Services::new(env).expect("services"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let prepared_base = format!("http://{}/api/v1", listener.local_addr().expect("address"));
+    let prepared = tokio::spawn(gateway::serve(listener, prepared_services));
     let postmaster = postmaster_pid(&stack).await;
     let dir = tempdir();
 
-    println!("| route | rate | PostgreSQL CPU per request | times the floor | CPU per request: API / PostgreSQL / load generator |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| route | rate | PostgreSQL CPU per request | times the floor | \
+         prepared statements: rate, PostgreSQL CPU, times the floor | CPU per request: API / PostgreSQL / load generator |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
     let script = dir.join("floor.sql");
     std::fs::write(&script, FLOOR_SCRIPT).expect("write pgbench script");
     let variables = vec!["role=authenticated".to_string(), format!("claims={}", user.identity.claims_json())];
@@ -54,7 +71,7 @@ async fn main() {
     let run = run_pgbench(&stack, &floor, SECONDS);
     let floor_cpu = CpuSample::take(postmaster).since(&before, run.requests);
     println!(
-        "| floor: BEGIN; role + claims; SELECT 1; COMMIT (pgbench) | {:.0} tx/s | {:.0} µs | 1.0 | {} |",
+        "| floor: BEGIN; role + claims; SELECT 1; COMMIT (pgbench) | {:.0} tx/s | {:.0} µs | 1.0 | | {} |",
         run.per_second, floor_cpu.postgres, floor_cpu
     );
     let routes = [
@@ -64,41 +81,51 @@ async fn main() {
         format!("/generations/{job}"),
         "/community".to_string(),
     ];
-    for path in routes {
-        let url = stack.api_url(&path);
-        // Warm the path (pool connections, caches) before measuring.
-        run_wrk(&url, &user.token, 1, None);
-        let before = CpuSample::take(postmaster);
-        let run = run_wrk(&url, &user.token, SECONDS, None);
-        let cpu = CpuSample::take(postmaster).since(&before, run.requests);
-        let route = path.split('?').next().unwrap_or(&path).replace(&job.to_string(), "{id}");
-        println!(
-            "| GET {route} | {:.0} req/s | {:.0} µs | {:.1} | {cpu} |",
-            run.per_second,
-            cpu.postgres,
-            cpu.postgres / floor_cpu.postgres
-        );
-    }
     // A write that keeps stored columns true: each toggle of a favourite
     // updates the render's stored card in the same transaction.
-    let script = dir.join("toggle.lua");
+    let toggle = dir.join("toggle.lua");
     let body = format!(r#"{{"renderId":"{favourite}"}}"#);
     let lua =
         format!("wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
-    std::fs::write(&script, lua).expect("write wrk script");
-    let url = stack.api_url("/favorites/toggle");
-    run_wrk(&url, &user.token, 1, Some(&script));
-    let before = CpuSample::take(postmaster);
-    let run = run_wrk(&url, &user.token, SECONDS, Some(&script));
-    let cpu = CpuSample::take(postmaster).since(&before, run.requests);
-    println!(
-        "| POST /favorites/toggle (a write: the card kept true) | {:.0} req/s | {:.0} µs | {:.1} | {cpu} |",
-        run.per_second,
-        cpu.postgres,
-        cpu.postgres / floor_cpu.postgres
-    );
-    server.abort();
+    std::fs::write(&toggle, lua).expect("write wrk script");
+    let runs = routes
+        .iter()
+        .map(|path| {
+            let route = path.split('?').next().unwrap_or(path).replace(&job.to_string(), "{id}");
+            (format!("GET {route}"), path.as_str(), None)
+        })
+        .chain([(
+            "POST /favorites/toggle (a write: the card kept true)".to_string(),
+            "/favorites/toggle",
+            Some(&toggle),
+        )]);
+    for (label, path, script) in runs {
+        let (run, cpu) = measure(&stack.api_url(path), &user.token, script.map(|p| p.as_path()), postmaster);
+        let (prepared_run, prepared_cpu) =
+            measure(&format!("{prepared_base}{path}"), &user.token, script.map(|p| p.as_path()), postmaster);
+        println!(
+            "| {label} | {:.0} req/s | {:.0} µs | {:.1} | {:.0} req/s, {:.0} µs, {:.1} | {cpu} |",
+            run.per_second,
+            cpu.postgres,
+            cpu.postgres / floor_cpu.postgres,
+            prepared_run.per_second,
+            prepared_cpu.postgres,
+            prepared_cpu.postgres / floor_cpu.postgres,
+        );
+    }
+    unnamed.abort();
+    prepared.abort();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One route under `wrk` after a second of warm-up (pool connections,
+/// caches, prepared statements), with the CPU each request cost.
+fn measure(url: &str, token: &str, script: Option<&Path>, postmaster: u32) -> (LoadResult, CpuPerRequest) {
+    run_wrk(url, token, 1, script);
+    let before = CpuSample::take(postmaster);
+    let run = run_wrk(url, token, SECONDS, script);
+    let cpu = CpuSample::take(postmaster).since(&before, run.requests);
+    (run, cpu)
 }
 
 /// A user with a full first gallery page (4 variants each), favourites, two
