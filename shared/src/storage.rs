@@ -142,7 +142,14 @@ impl Storage {
 
     /// The public URL of an object in the public bucket.
     pub fn public_url(&self, key: &str) -> String {
-        format!("{}/{PUBLIC_BUCKET}/{key}", self.public_base_url)
+        // Built in one allocation: a gallery page makes 24 of these.
+        let mut url = String::with_capacity(self.public_base_url.len() + PUBLIC_BUCKET.len() + key.len() + 2);
+        url.push_str(&self.public_base_url);
+        url.push('/');
+        url.push_str(PUBLIC_BUCKET);
+        url.push('/');
+        url.push_str(key);
+        url
     }
 
     pub async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StorageError> {

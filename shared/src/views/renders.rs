@@ -8,15 +8,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-/// A gallery card (`GET /renders`, `GET /collections/{id}/items`).
+/// A gallery card (`GET /renders`, `GET /collections/{id}/items`). Borrows
+/// the render's text rather than copying it for the one serialization.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct RenderItemView {
+pub struct RenderItemView<'a> {
     pub id: Uuid,
     pub job_id: Uuid,
-    pub mode: String,
-    pub room_type: Option<String>,
-    pub style: Option<String>,
+    pub mode: &'a str,
+    pub room_type: Option<&'a str>,
+    pub style: Option<&'a str>,
     pub cover_variant: i32,
     /// Null only when the cover variant's row is missing.
     pub cover_image_url: Option<String>,
@@ -25,19 +26,19 @@ pub struct RenderItemView {
     pub created_at: DateTime<Utc>,
 }
 
-impl RenderItemView {
-    pub fn new(item: &RenderListItem, storage: &Storage) -> Self {
+impl<'a> RenderItemView<'a> {
+    pub fn new(item: &'a RenderListItem, storage: &Storage) -> Self {
         let cover_image_url = item.cover_image_path.as_deref().map(|path| storage.public_url(path));
         Self::of(&item.render, cover_image_url, item.variant_count, item.is_favorite)
     }
 
-    fn of(render: &Render, cover_image_url: Option<String>, variant_count: i64, is_favorite: bool) -> Self {
+    fn of(render: &'a Render, cover_image_url: Option<String>, variant_count: i64, is_favorite: bool) -> Self {
         RenderItemView {
             id: render.id,
             job_id: render.job_id,
-            mode: render.mode.clone(),
-            room_type: render.room_type.clone(),
-            style: render.style.clone(),
+            mode: &render.mode,
+            room_type: render.room_type.as_deref(),
+            style: render.style.as_deref(),
             cover_variant: render.cover_variant,
             cover_image_url,
             variant_count,
@@ -50,13 +51,13 @@ impl RenderItemView {
 /// One page of render items: `nextCursor` is null on the last page.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct RenderPageView {
-    pub items: Vec<RenderItemView>,
+pub struct RenderPageView<'a> {
+    pub items: Vec<RenderItemView<'a>>,
     pub next_cursor: Option<String>,
 }
 
-impl RenderPageView {
-    pub fn new(page: &Page<RenderListItem>, storage: &Storage) -> Self {
+impl<'a> RenderPageView<'a> {
+    pub fn new(page: &'a Page<RenderListItem>, storage: &Storage) -> Self {
         RenderPageView {
             items: page.items.iter().map(|item| RenderItemView::new(item, storage)).collect(),
             next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
@@ -68,14 +69,14 @@ impl RenderPageView {
 /// plus all the variants, in index order.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct RenderDetailView {
+pub struct RenderDetailView<'a> {
     #[serde(flatten)]
-    pub item: RenderItemView,
+    pub item: RenderItemView<'a>,
     pub variants: Vec<VariantView>,
 }
 
-impl RenderDetailView {
-    pub fn new(detail: &RenderDetail, storage: &Storage) -> Self {
+impl<'a> RenderDetailView<'a> {
+    pub fn new(detail: &'a RenderDetail, storage: &Storage) -> Self {
         let render = &detail.render;
         let cover_image_url =
             detail.variants.iter().find(|v| v.idx == render.cover_variant).map(|v| storage.public_url(&v.image_path));
