@@ -4,6 +4,7 @@
 
 pub mod jobs;
 pub mod renders;
+pub mod timestamp;
 
 pub use jobs::{JobView, VariantView};
 pub use renders::{RenderDetailView, RenderItemView, RenderPageView};

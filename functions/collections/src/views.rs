@@ -15,6 +15,7 @@ pub struct CollectionView {
     pub item_count: i64,
     /// The cover image of the most recently added render; null when empty.
     pub cover_image_url: Option<String>,
+    #[serde(serialize_with = "shared::views::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 

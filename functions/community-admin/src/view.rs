@@ -16,6 +16,7 @@ pub struct CollectionView {
     pub is_featured: bool,
     pub order_index: i32,
     pub is_published: bool,
+    #[serde(serialize_with = "shared::views::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -31,6 +32,7 @@ pub struct ItemView {
     pub image_url: Option<String>,
     pub apply_settings: Option<ApplySettings>,
     pub order_index: i32,
+    #[serde(serialize_with = "shared::views::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -23,7 +23,9 @@ pub struct UsageView<'a> {
 /// `[start, end)` of the current UTC calendar month, RFC 3339.
 #[derive(Debug, Serialize)]
 pub struct Period {
+    #[serde(serialize_with = "shared::views::timestamp::rfc3339")]
     pub start: DateTime<Utc>,
+    #[serde(serialize_with = "shared::views::timestamp::rfc3339")]
     pub end: DateTime<Utc>,
 }
 
@@ -34,6 +36,7 @@ pub struct HistoryEntry {
     pub kind: String,
     pub amount: i32,
     pub job_id: Option<Uuid>,
+    #[serde(serialize_with = "shared::views::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -15,7 +15,9 @@ pub struct JobView {
     pub room_type: Option<String>,
     pub style: Option<String>,
     pub prompt: Option<String>,
+    #[serde(serialize_with = "crate::views::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::views::timestamp::rfc3339_opt")]
     pub completed_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
     /// Why a failed job failed, for the front end to choose its words:

@@ -23,6 +23,7 @@ pub struct RenderItemView<'a> {
     pub cover_image_url: Option<String>,
     pub variant_count: i64,
     pub is_favorite: bool,
+    #[serde(serialize_with = "crate::views::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
