@@ -9,6 +9,8 @@ use serde_json::Value;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use support::Api;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -30,12 +32,13 @@ async fn a_generation_logs_ids_and_no_secrets() {
     // The same format and level as production (shared::telemetry::init).
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
         .without_time()
         .with_writer(move || writer.clone())
+        .finish()
+        .with(shared::telemetry::level_filter(None))
         .init();
 
     let api = Api::start().await;
