@@ -77,8 +77,8 @@ phases = [
      "shared::db::Tx::query_and_commit::{{closure}}"),
     ("tokio-postgres connection task (socket I/O, message framing)",
      "<tokio_postgres::connection::Connection<S,T> as core::future::future::Future>::poll"),
-    ("rows to values (`Row::get` by column name, `FromSql`)", "tokio_postgres::row::Row::get"),
-    ("values to views (`RenderPageView::new`: image URLs, cursor)", "renders::views::RenderPageView::new"),
+    ("rows to values (`Row::get` by position, `FromSql`)", "tokio_postgres::row::Row::get"),
+    ("values to views (`RenderPageView::new`: image URLs, cursor)", "shared::views::renders::RenderPageView::new"),
     ("JSON response (`http::ok`: serde_json, timestamps, UUIDs)", "shared::http::response::ok"),
 ]
 inclusive = {}

@@ -30,6 +30,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// 25 s, a stale job is polled after 20 s).
 const DRAIN_LIMIT: Duration = Duration::from_secs(150);
 
+/// Per-user limits no simulated user reaches.
+const SOAK_RATE_LIMITS: &str = r#"{"submit": {"maxRequests": 10000, "periodSeconds": 60},
+    "cancel": {"maxRequests": 10000, "periodSeconds": 60}, "upload": {"maxRequests": 10000, "periodSeconds": 60}}"#;
+
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -49,7 +53,13 @@ async fn soak(cluster: &DedicatedCluster) -> String {
     let run = Duration::from_secs(env_number("SOAK_SECONDS", 600));
     let user_count = env_number("SOAK_USERS", 48) as usize;
     let mut stack = TestStack::spawn_with(S3Choice::Dedicated).await;
-    let gateway = tokio::spawn(gateway::serve(stack.take_listener(), stack.services.clone()));
+    // The per-user rate limits (10 submits a minute by default) are tested on
+    // their own; here they would refuse the simulated users' bursts of
+    // retries and hide the faults' effects, so they are set out of reach.
+    let mut env = stack.services.env.clone();
+    env.rate_limits = shared::config::RateLimits::from_json(SOAK_RATE_LIMITS).expect("soak rate limits");
+    let services = Arc::new(shared::app::Services::new(env).expect("services"));
+    let gateway = tokio::spawn(gateway::serve(stack.take_listener(), services.clone()));
     let users = sign_up(&stack, user_count).await;
 
     let started = Instant::now();
@@ -61,7 +71,7 @@ async fn soak(cluster: &DedicatedCluster) -> String {
         recorder: recorder.clone(),
         input_jpeg: testkit::stack::test_jpeg(96, 64),
     });
-    let sweeper = tokio::spawn(sweep_forever(stack.services.clone()));
+    let sweeper = tokio::spawn(sweep_forever(services.clone()));
     let progress = tokio::spawn(report_progress(recorder.clone(), started));
     eprintln!("soak: {user_count} users for {} s", run.as_secs());
 
