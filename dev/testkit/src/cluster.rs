@@ -335,7 +335,15 @@ fn pgbouncer(server: &Server) -> u16 {
         fs::write(dir.join("userlist.txt"), format!("\"{APP_ROLE}\" \"\"\n\"{}\" \"\"\n", server.admin_user))
             .expect("write userlist");
         chown_to_server_user(&dir);
-        let status = server_command(&find_in_path("pgbouncer").unwrap_or_else(|| PathBuf::from("/usr/sbin/pgbouncer")))
+        // install-deps.sh builds 1.21+ into /usr/local; Debian's own (1.18,
+        // no prepared statements) may sit earlier on some PATHs.
+        let built = PathBuf::from("/usr/local/bin/pgbouncer");
+        let binary = if built.exists() {
+            built
+        } else {
+            find_in_path("pgbouncer").unwrap_or_else(|| PathBuf::from("/usr/sbin/pgbouncer"))
+        };
+        let status = server_command(&binary)
             .arg("-d")
             .arg(dir.join("pgbouncer.ini"))
             .status()
