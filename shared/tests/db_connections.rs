@@ -115,7 +115,7 @@ async fn a_read_costs_one_round_trip_and_a_one_statement_write_two() {
     let alice = app.create_user().await;
     let app_port = app.database.server().app_port;
     let proxy = FlightCounter::start(app_port).await;
-    let url = app.database.app_url().replacen(&format!(":{app_port}/"), &format!(":{}/", proxy.port), 1);
+    let url = app.database.app_url_at(proxy.port);
     let db = Database::connect_lazy(&url, 1).unwrap();
     // Warm the pool: the connection handshake is not part of a request.
     db.as_anon().await.unwrap().query_and_commit("select 1", &[]).await.unwrap();
@@ -148,7 +148,7 @@ async fn a_kept_prepared_statement_costs_no_round_trip_after_its_first_use() {
     let alice = app.create_user().await;
     let app_port = app.database.server().app_port;
     let proxy = FlightCounter::start(app_port).await;
-    let url = app.database.app_url().replacen(&format!(":{app_port}/"), &format!(":{}/", proxy.port), 1);
+    let url = app.database.app_url_at(proxy.port);
     let db = Database::connect_lazy(&url, 1).unwrap().with_statement_mode(StatementMode::Prepared);
     db.as_anon().await.unwrap().query_and_commit("select 1", &[]).await.unwrap();
     let read = "select id from public.collections where owner_id = $1";

@@ -8,16 +8,11 @@ use shared::db::{Database, DbError, StatementMode, Type};
 use shared::repositories::generation_jobs::get_job_by_id;
 use shared::repositories::pagination::PageRequest;
 use shared::repositories::renders::{get_render, list_renders, RenderFilters};
-use testkit::cluster::{APP_PASSWORD, APP_ROLE};
 use testkit::TestApp;
 
 /// One connection straight to PostgreSQL, keeping prepared statements.
 fn direct_prepared_pool(app: &TestApp) -> Database {
-    let server = app.database.server();
-    let url = format!(
-        "postgres://{APP_ROLE}:{APP_PASSWORD}@{}:{}/{}?sslmode=disable",
-        server.host, server.port, app.database.name
-    );
+    let url = app.database.app_url_at(app.database.server().port);
     Database::connect_lazy(&url, 1).unwrap().with_statement_mode(StatementMode::Prepared)
 }
 

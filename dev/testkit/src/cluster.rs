@@ -44,7 +44,13 @@ impl Server {
     }
 
     pub fn app_url(&self, database: &str) -> String {
-        format!("postgres://{APP_ROLE}:{APP_PASSWORD}@{}:{}/{database}?sslmode=disable", self.host, self.app_port)
+        self.app_url_at(self.app_port, database)
+    }
+
+    /// The functions' URL on another port of this host: PostgreSQL itself
+    /// (`self.port`) even in the PgBouncer pass, or a proxy in front of it.
+    pub fn app_url_at(&self, port: u16, database: &str) -> String {
+        format!("postgres://{APP_ROLE}:{APP_PASSWORD}@{}:{port}/{database}?sslmode=disable", self.host)
     }
 }
 

@@ -59,6 +59,11 @@ impl TestDatabase {
         self.server.app_url(&self.name)
     }
 
+    /// The functions' URL on `port` (see [`crate::cluster::Server::app_url_at`]).
+    pub fn app_url_at(&self, port: u16) -> String {
+        self.server.app_url_at(port, &self.name)
+    }
+
     /// A superuser connection to this database.
     pub async fn admin(&self) -> Client {
         connect(&self.admin_url()).await

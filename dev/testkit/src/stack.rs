@@ -4,6 +4,7 @@
 //! listener the test serves (through the dev gateway) when it wants the
 //! simulator's webhooks to arrive.
 
+use crate::flight_counter::FlightCounter;
 use crate::s3::S3Server;
 use crate::tokens::TEST_JWT_SECRET;
 use crate::{TestApp, TestUser};
@@ -81,6 +82,19 @@ impl TestStack {
         };
         let services = Arc::new(Services::new(env).expect("services"));
         TestStack { app, services, sim, dedicated_s3, listener: Some(listener), base_url }
+    }
+
+    /// The functions' services on one connection through `proxy` (a
+    /// [`FlightCounter`] in front of the functions' database port), sending
+    /// statements unnamed, the default: what a round-trip count measures
+    /// (prepared statements add one flight, once per connection and
+    /// statement).
+    pub fn services_through(&self, proxy: &FlightCounter) -> Services {
+        let mut env = self.services.env.clone();
+        env.database_url = self.app.database.app_url_at(proxy.port);
+        env.database_pool_size = 1;
+        env.database_statements = shared::db::StatementMode::Unnamed;
+        Services::new(env).expect("services")
     }
 
     /// The listener for the test's gateway (once).

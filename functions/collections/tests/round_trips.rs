@@ -31,13 +31,7 @@ async fn reads_take_one_round_trip_and_writes_two() {
     let (_, render) = stack.app.seed_render(&user, 1).await;
     let port = stack.app.database.server().app_port;
     let proxy = FlightCounter::start(port).await;
-    let mut env = stack.services.env.clone();
-    env.database_url = env.database_url.replacen(&format!(":{port}/"), &format!(":{}/", proxy.port), 1);
-    env.database_pool_size = 1;
-    // The default's flights; prepared statements add one, once per
-    // connection and statement (shared/tests/db_connections.rs).
-    env.database_statements = shared::db::StatementMode::Unnamed;
-    let services = Services::new(env).unwrap();
+    let services = stack.services_through(&proxy);
     let favorites = support::favorites_id(&stack, &user).await;
     let token = user.token.as_str();
 

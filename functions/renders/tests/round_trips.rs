@@ -1,7 +1,6 @@
 //! Database round trips per request (DESIGN.md: a read costs one where
 //! possible): counted by a proxy between the handler and PostgreSQL.
 
-use shared::app::Services;
 use testkit::flight_counter::FlightCounter;
 use testkit::TestStack;
 
@@ -12,13 +11,7 @@ async fn gallery_and_render_reads_take_one_round_trip() {
     let (_, render) = stack.app.seed_render(&user, 3).await;
     let port = stack.app.database.server().app_port;
     let proxy = FlightCounter::start(port).await;
-    let mut env = stack.services.env.clone();
-    env.database_url = env.database_url.replacen(&format!(":{port}/"), &format!(":{}/", proxy.port), 1);
-    env.database_pool_size = 1;
-    // The default's flights; prepared statements add one, once per
-    // connection and statement (shared/tests/db_connections.rs).
-    env.database_statements = shared::db::StatementMode::Unnamed;
-    let services = Services::new(env).unwrap();
+    let services = stack.services_through(&proxy);
 
     let detail = format!("/renders/{render}");
     // The first request also opens the connection: not counted.

@@ -1,7 +1,6 @@
 //! `GET /usage` costs one round trip to PostgreSQL, with or without history
 //! (BEGIN, identity, the one statement and COMMIT travel together).
 
-use shared::app::Services;
 use std::sync::Arc;
 use testkit::flight_counter::FlightCounter;
 use testkit::TestStack;
@@ -12,13 +11,7 @@ async fn usage_is_one_round_trip() {
     let user = stack.create_user().await;
     let port = stack.app.database.server().app_port;
     let proxy = FlightCounter::start(port).await;
-    let mut env = stack.services.env.clone();
-    env.database_url = env.database_url.replacen(&format!(":{port}/"), &format!(":{}/", proxy.port), 1);
-    env.database_pool_size = 1;
-    // The default's flights; prepared statements add one, once per
-    // connection and statement (shared/tests/db_connections.rs).
-    env.database_statements = shared::db::StatementMode::Unnamed;
-    let services = Arc::new(Services::new(env).unwrap());
+    let services = Arc::new(stack.services_through(&proxy));
     let get = |path: &str| usage::handle(&services, stack.request("GET", path, Some(&user.token), None));
     assert_eq!(get("/usage").await.status(), 200, "warms the pool: the handshake is not part of a request");
     for path in ["/usage", "/usage?history=true"] {

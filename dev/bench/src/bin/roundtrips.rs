@@ -27,11 +27,7 @@ struct Route {
 }
 
 async fn services_via(stack: &TestStack, proxy: &FlightCounter) -> Arc<Services> {
-    let mut env = stack.services.env.clone();
-    let port = stack.app.database.server().app_port;
-    env.database_url = env.database_url.replacen(&format!(":{port}/"), &format!(":{}/", proxy.port), 1);
-    env.database_pool_size = 1;
-    Arc::new(Services::new(env).expect("services"))
+    Arc::new(stack.services_through(proxy))
 }
 
 async fn call(services: &Services, stack: &TestStack, token: &str, route: &Route) -> u16 {
