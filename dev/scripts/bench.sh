@@ -13,8 +13,9 @@ echo "webhook completion..."; target/debug/webhook > "$out/webhook.md"
 echo "one million renders (takes a few minutes)..."; target/debug/scale > "$out/scale.md"
 echo "PostgreSQL work per request: each read route under wrk, beside the floor transaction under pgbench..."
 command -v wrk >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"; $sudo apt-get install -y -qq wrk >/dev/null; }
-cargo build --quiet --profile measure -p bench --bin throughput
+cargo build --quiet --profile measure -p bench --bin throughput --bin images
 target/measure/throughput > "$out/throughput.md"
+echo "images: thumbnails and clean inputs..."; target/measure/images > "$out/images.md"
 echo "cold starts and peak memory per function (functions built with --profile measure)..."
 cargo build --quiet --profile measure -p bench $(for f in functions/*/Cargo.toml; do printf -- '-p %s ' "$(basename "$(dirname "$f")")"; done)
 target/measure/coldstart > "$out/coldstart.md"
@@ -48,6 +49,7 @@ machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 sed -e "/@ROUNDTRIPS@/{r $out/roundtrips.md" -e 'd}' \
     -e "/@WEBHOOK@/{r $out/webhook.md" -e 'd}' \
     -e "/@SCALE@/{r $out/scale.md" -e 'd}' \
+    -e "/@IMAGES@/{r $out/images.md" -e 'd}' \
     -e "/@THROUGHPUT@/{r $out/throughput.md" -e 'd}' \
     -e "/@SOAK@/{r $out/soak.md" -e 'd}' \
     -e "/@SIZES@/{r $sizes" -e 'd}' \

@@ -68,6 +68,9 @@ pub struct Environment {
     pub rate_limits: RateLimits,
     pub storage: crate::storage::StorageConfig,
     pub replicate: crate::replicate::ReplicateConfig,
+    /// How submit cleans input photos: `INPUT_MAX_EDGE` (pixels, default
+    /// 2048) and `INPUT_MAX_MEGAPIXELS` (default 50).
+    pub clean_inputs: crate::images::CleanSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +122,7 @@ impl Environment {
                 })
             }
         };
+        let clean_inputs = clean_settings(&lookup)?;
         let storage = crate::storage::StorageConfig::from_lookup(&lookup, &public_storage_url)
             .map_err(|reason| ConfigError::Invalid { name: "S3_*", reason })?;
         let replicate = crate::replicate::ReplicateConfig::from_lookup(&lookup)
@@ -135,8 +139,25 @@ impl Environment {
             public_storage_url,
             plans,
             rate_limits,
+            clean_inputs,
         })
     }
+}
+
+/// `INPUT_MAX_EDGE` (256..=8192 pixels) and `INPUT_MAX_MEGAPIXELS` (1..=200).
+fn clean_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<crate::images::CleanSettings, ConfigError> {
+    let defaults = crate::images::CleanSettings::default();
+    let number = |name: &'static str, range: std::ops::RangeInclusive<u64>, default: u64| match lookup(name) {
+        None => Ok(default),
+        Some(text) => text.parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
+        }),
+    };
+    Ok(crate::images::CleanSettings {
+        max_edge: number("INPUT_MAX_EDGE", 256..=8192, u64::from(defaults.max_edge))? as u32,
+        max_pixels: number("INPUT_MAX_MEGAPIXELS", 1..=200, defaults.max_pixels / 1_000_000)? * 1_000_000,
+    })
 }
 
 #[cfg(test)]
@@ -172,6 +193,23 @@ mod tests {
         .unwrap();
         assert_eq!(env.public_storage_url, "https://abc.supabase.co/storage/v1/object/public");
         assert_eq!(env.plans.free().monthly_generations, 3);
+    }
+
+    #[test]
+    fn input_cleaning_is_configurable_within_bounds() {
+        let base = [("SUPABASE_URL", "https://abc.supabase.co"), ("DATABASE_URL", "postgres://x@y/z")];
+        let env = Environment::from_lookup(lookup(&with_services(&base))).unwrap();
+        assert_eq!(env.clean_inputs, crate::images::CleanSettings { max_edge: 2048, max_pixels: 50_000_000 });
+        let mut set = base.to_vec();
+        set.extend([("INPUT_MAX_EDGE", "1536"), ("INPUT_MAX_MEGAPIXELS", "24")]);
+        let env = Environment::from_lookup(lookup(&with_services(&set))).unwrap();
+        assert_eq!(env.clean_inputs, crate::images::CleanSettings { max_edge: 1536, max_pixels: 24_000_000 });
+        for (name, bad) in [("INPUT_MAX_EDGE", "10"), ("INPUT_MAX_EDGE", "wide"), ("INPUT_MAX_MEGAPIXELS", "0")] {
+            let mut set = base.to_vec();
+            set.push((name, bad));
+            let error = Environment::from_lookup(lookup(&with_services(&set))).err().unwrap();
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Work that spans repositories and external services: submitting a
 //! generation, completing it (webhook, poll and sweeper share one path),
-//! refreshing or expiring a stale job, cancelling.
+//! refreshing or expiring a stale job, cancelling, backfilling thumbnails.
 
 pub mod cancel;
 pub mod complete;
 pub mod refresh;
 pub mod submit;
 pub mod sweep;
+pub mod thumbnails;

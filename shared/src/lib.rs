@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod flows;
 pub mod http;
+pub mod images;
 pub mod prompt;
 pub mod replicate;
 pub mod repositories;

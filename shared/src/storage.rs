@@ -2,13 +2,14 @@
 //!
 //! Inputs live in bucket `private` at `<userId>/inputs/<uuid>.<ext>` (the
 //! database keeps `private/<userId>/inputs/<uuid>.<ext>`); outputs live in
-//! bucket `public` at `renders/<renderId>/<variantIndex>.jpg`, served to
-//! browsers through public URLs. Images never pass through a function on the
+//! bucket `public` at `renders/<renderId>/<variantIndex>.jpg`, with a WebP
+//! thumbnail beside each (`<variantIndex>_thumb.webp`), served to browsers
+//! through public URLs. Images never pass through a function on the
 //! way in: clients upload with a presigned PUT.
 
 mod keys;
 
-pub use keys::{render_key, ImageType, InputPath, InputPathError};
+pub use keys::{render_key, thumb_key, ImageType, InputPath, InputPathError};
 
 use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -239,6 +240,30 @@ impl Storage {
                 .map(|(name, value)| (name.to_string(), value.to_string()))
                 .collect(),
         })
+    }
+
+    /// A presigned GET that is the same URL for every call within one
+    /// `step` (signed as of the step's start) and stays valid `lifetime`
+    /// from then: a page polled every few seconds hands the browser one URL,
+    /// which it downloads once. Answers the URL and when it expires.
+    pub async fn presign_get_stable(
+        &self,
+        bucket: &str,
+        key: &str,
+        lifetime: Duration,
+        step: Duration,
+        now: std::time::SystemTime,
+    ) -> Result<(String, std::time::SystemTime), StorageError> {
+        let since_epoch = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        let step = step.as_secs().max(1);
+        let signed_at = std::time::UNIX_EPOCH + Duration::from_secs(since_epoch / step * step);
+        let config = PresigningConfig::builder()
+            .start_time(signed_at)
+            .expires_in(lifetime)
+            .build()
+            .map_err(|e| StorageError::Rejected(e.to_string()))?;
+        let request = self.client().get_object().bucket(bucket).key(key).presigned(config).await.map_err(classify)?;
+        Ok((request.uri().to_string(), signed_at + lifetime))
     }
 
     /// A presigned GET, for Replicate to read a private input.

@@ -1,5 +1,5 @@
 //! A render's stored card (cover image path, variant count, favourite flag;
-//! `migrations/phase3/035_render_cards.sql`) stays equal to the rows it
+//! `migrations/phase3/035_render_cards.sql`; cover thumbnail, `038`) stays equal to the rows it
 //! summarises, whatever changes them and however many change them at once.
 
 use shared::repositories::{collections, renders};
@@ -11,19 +11,22 @@ use uuid::Uuid;
 async fn stale_cards(app: &TestApp) -> Vec<String> {
     app.admin()
         .query(
-            "select r.id::text || ' stores ' || row(r.cover_image_path, r.variant_count, r.is_favorite)::text
-                    || ', rows say ' || row(truth.cover, truth.variants, truth.favorite)::text
+            "select r.id::text || ' stores '
+                    || row(r.cover_image_path, r.cover_thumb_path, r.variant_count, r.is_favorite)::text
+                    || ', rows say ' || row(truth.cover, truth.thumb, truth.variants, truth.favorite)::text
                from public.renders r,
                     lateral (select (select v.image_path from public.render_variants v
                                       where v.render_id = r.id and v.idx = r.cover_variant) as cover,
+                                    (select v.thumb_path from public.render_variants v
+                                      where v.render_id = r.id and v.idx = r.cover_variant) as thumb,
                                     (select count(*)::int from public.render_variants v
                                       where v.render_id = r.id) as variants,
                                     exists(select 1 from public.collection_items ci
                                              join public.collections c on c.id = ci.collection_id
                                             where ci.render_id = r.id and c.owner_id = r.owner_id
                                               and c.is_default_favorites) as favorite) truth
-              where (r.cover_image_path, r.variant_count, r.is_favorite)
-                    is distinct from (truth.cover, truth.variants, truth.favorite)",
+              where (r.cover_image_path, r.cover_thumb_path, r.variant_count, r.is_favorite)
+                    is distinct from (truth.cover, truth.thumb, truth.variants, truth.favorite)",
             &[],
         )
         .await
@@ -76,6 +79,43 @@ async fn the_card_follows_variants_cover_and_favourites() {
         .unwrap();
     assert_eq!(toggle(&app, &user, render).await, collections::ToggleOutcome::Toggled(false));
     assert!(!card(&app, render).await.2, "still in Kitchen, no longer a favourite");
+    assert_eq!(stale_cards(&app).await, Vec::<String>::new());
+}
+
+async fn cover_thumb(app: &TestApp, render: Uuid) -> Option<String> {
+    app.admin().query_one("select cover_thumb_path from public.renders where id = $1", &[&render]).await.unwrap().get(0)
+}
+
+/// The backfill records a thumbnail on the variant; the card follows it,
+/// and a new cover brings its own thumbnail (or none).
+#[tokio::test]
+async fn the_cover_thumbnail_follows_the_variants_thumbnails_and_the_cover() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user().await;
+    let (_, render) = app.seed_render(&user, 2).await;
+    assert_eq!(cover_thumb(&app, render).await, None);
+    let variants: Vec<Uuid> = app
+        .admin()
+        .query("select id from public.render_variants where render_id = $1 order by idx", &[&render])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut tx = app.db.as_service().await.unwrap();
+    assert!(renders::set_thumb(&mut tx, variants[0], &format!("renders/{render}/0_thumb.webp")).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(cover_thumb(&app, render).await, Some(format!("renders/{render}/0_thumb.webp")));
+    let admin = app.admin();
+    admin.execute("update public.renders set cover_variant = 1 where id = $1", &[&render]).await.unwrap();
+    assert_eq!(cover_thumb(&app, render).await, None, "variant 1 has no thumbnail yet");
+    admin.execute("update public.renders set cover_variant = 0 where id = $1", &[&render]).await.unwrap();
+    assert_eq!(cover_thumb(&app, render).await, Some(format!("renders/{render}/0_thumb.webp")));
+    // A deleted variant's thumbnail is not recorded for anyone.
+    let mut tx = app.db.as_service().await.unwrap();
+    admin.execute("delete from public.render_variants where id = $1", &[&variants[1]]).await.unwrap();
+    assert!(!renders::set_thumb(&mut tx, variants[1], "renders/x/1_thumb.webp").await.unwrap());
+    tx.commit().await.unwrap();
     assert_eq!(stale_cards(&app).await, Vec::<String>::new());
 }
 

@@ -75,7 +75,9 @@ async fn complete(app: &TestApp, job: &jobs::Job, delivery: &str, variants: i32)
     .await
     .unwrap();
     let paths: Vec<String> = (0..variants).map(|idx| format!("renders/{render_id}/{idx}.jpg")).collect();
-    let added = renders::add_variants(&mut tx, render_id, job.owner_id, &paths).await.unwrap();
+    let objects: Vec<renders::VariantObjects> =
+        paths.iter().map(|path| renders::VariantObjects { image_path: path.clone(), thumb_path: None }).collect();
+    let added = renders::add_variants(&mut tx, render_id, job.owner_id, &objects).await.unwrap();
     assert_eq!(
         added.iter().map(|v| (v.idx, v.image_path.clone())).collect::<Vec<_>>(),
         paths.iter().cloned().enumerate().map(|(i, p)| (i as i32, p)).collect::<Vec<_>>()

@@ -98,10 +98,15 @@ async fn public_object(services: &Services, path: &str) -> hyper::Response<Full<
     if key.split('/').any(|segment| segment == ".." || segment.is_empty()) {
         return plain(404, "not found");
     }
-    match services.storage.get(PUBLIC_BUCKET, key).await {
+    // Served with the type it was stored with, as Supabase does (a render is
+    // a JPEG, its thumbnail a WebP).
+    let (head, object) =
+        tokio::join!(services.storage.head(PUBLIC_BUCKET, key), services.storage.get(PUBLIC_BUCKET, key));
+    let content_type = head.ok().flatten().and_then(|info| info.content_type);
+    match object {
         Ok(Some(bytes)) => hyper::Response::builder()
             .status(200)
-            .header("content-type", "image/jpeg")
+            .header("content-type", content_type.as_deref().unwrap_or("application/octet-stream"))
             .header("cache-control", "public, max-age=31536000, immutable")
             .body(Full::new(Bytes::from(bytes)))
             .unwrap_or_else(|_| plain(500, "response")),

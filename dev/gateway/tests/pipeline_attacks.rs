@@ -607,8 +607,6 @@ async fn submits_with_bad_inputs_create_nothing_and_cost_nothing() {
         ("leading slash", redesign(&format!("/{mine}"))),
         ("wrong extension", redesign(&mine.replace(".jpg", ".gif"))),
         ("missing object", redesign(&missing)),
-        ("not an image", redesign(&text)),
-        ("html as png", redesign(&html)),
         ("over 15 MiB", redesign(&oversized)),
         ("unknown mode", json!({"mode": "paint", "prompt": "x"})),
         ("unknown room type", json!({"mode": "redesign", "roomType": "dungeon", "input1Path": mine})),
@@ -632,6 +630,19 @@ async fn submits_with_bad_inputs_create_nothing_and_cost_nothing() {
             )
             .await;
         assert_error(&response, 400, "VALIDATION_ERROR", case);
+    }
+    // Files that are not images get the image codes (details: README, "Images").
+    for (case, body) in [("not an image", redesign(&text)), ("html as png", redesign(&html))] {
+        let response = api
+            .call_raw(
+                "POST",
+                "/generations",
+                Some(&me.token),
+                Some(("application/json", body.to_string().into_bytes())),
+                &[],
+            )
+            .await;
+        assert_error(&response, 400, "UNSUPPORTED_IMAGE_TYPE", case);
     }
 
     assert_eq!(api.count("public.generation_jobs").await, 0);

@@ -10,6 +10,7 @@ pub mod tokens;
 pub use database::TestDatabase;
 pub mod app;
 pub mod flight_counter;
+pub mod photos;
 pub mod public_objects;
 pub mod s3;
 pub mod stack;

@@ -65,6 +65,7 @@ impl TestStack {
             public_storage_url: public_storage_url.clone(),
             plans: PlanTable::default(),
             rate_limits: RateLimits::default(),
+            clean_inputs: shared::images::CleanSettings::default(),
             storage: s3_server.config(&public_storage_url),
             replicate: ReplicateConfig {
                 api_url: sim.url(),
@@ -213,6 +214,14 @@ pub fn test_jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 128]));
     let mut bytes = std::io::Cursor::new(Vec::new());
     image.write_to(&mut bytes, image::ImageFormat::Jpeg).expect("encode jpeg");
+    bytes.into_inner()
+}
+
+/// A small real PNG (a gradient).
+pub fn test_png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 4) as u8, 90, (y * 4) as u8]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).expect("encode png");
     bytes.into_inner()
 }
 

@@ -39,7 +39,7 @@ pub async fn create(
         CreateOutcome::TooMany => return Err(too_many()),
         CreateOutcome::NameTaken => return Err(name_taken()),
     };
-    let summary = CollectionSummary { collection, item_count: 0, cover_image_path: None };
+    let summary = CollectionSummary { collection, item_count: 0, cover_image_path: None, cover_thumb_path: None };
     let view = CollectionView::new(&summary, &services.storage);
     Ok(http::ok_with_status(request_id, StatusCode::CREATED, &view, CacheControl::PrivateNoStore))
 }

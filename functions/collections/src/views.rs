@@ -15,6 +15,8 @@ pub struct CollectionView {
     pub item_count: i64,
     /// The cover image of the most recently added render; null when empty.
     pub cover_image_url: Option<String>,
+    /// That cover's WebP thumbnail; null when empty or not made yet.
+    pub cover_thumb_url: Option<String>,
     #[serde(serialize_with = "shared::views::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
@@ -28,6 +30,7 @@ impl CollectionView {
             is_default_favorites: collection.is_default_favorites,
             item_count: summary.item_count,
             cover_image_url: summary.cover_image_path.as_deref().map(|path| storage.public_url(path)),
+            cover_thumb_url: summary.cover_thumb_path.as_deref().map(|path| storage.public_url(path)),
             created_at: collection.created_at,
         }
     }

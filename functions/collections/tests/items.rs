@@ -77,6 +77,7 @@ async fn items_page_like_the_gallery_newest_first() {
         keys,
         [
             "coverImageUrl",
+            "coverThumbUrl",
             "coverVariant",
             "createdAt",
             "id",

@@ -53,7 +53,7 @@ async fn the_list_puts_my_favorites_first_with_counts_and_covers() {
     assert_eq!((items[2]["itemCount"].as_i64(), items[2]["coverImageUrl"].is_null()), (Some(0), true));
     let mut keys: Vec<&str> = items[2].as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["coverImageUrl", "createdAt", "id", "isDefaultFavorites", "itemCount", "name"]);
+    assert_eq!(keys, ["coverImageUrl", "coverThumbUrl", "createdAt", "id", "isDefaultFavorites", "itemCount", "name"]);
 }
 
 #[tokio::test]

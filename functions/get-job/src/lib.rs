@@ -5,7 +5,7 @@ use shared::app::Services;
 use shared::flows::refresh::{refresh_if_stale, Refreshed};
 use shared::http::{self, allow, api_segments, path_uuid, ApiError, Body, CacheControl, Method, Request, Response};
 use shared::repositories::generation_jobs as jobs;
-use shared::views::JobView;
+use shared::views::{input_images, JobView};
 
 use jobs::JobWithOutputs;
 
@@ -40,5 +40,8 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
             }
         }
     };
-    Ok(http::ok(request_id, &JobView::new(&current, &services.storage), CacheControl::PrivateNoStore))
+    // Signed only now that the database (RLS) showed the job to its owner.
+    let inputs = input_images(&services.storage, &current.job.input_paths()).await?;
+    let view = JobView::new(&current, &services.storage).with_inputs(inputs);
+    Ok(http::ok(request_id, &view, CacheControl::PrivateNoStore))
 }

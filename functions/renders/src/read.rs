@@ -6,7 +6,7 @@ use shared::auth::VerifiedUser;
 use shared::http::list_params;
 use shared::http::{self, ApiError, Body, CacheControl, Request, Response};
 use shared::repositories::renders;
-use shared::views::{RenderDetailView, RenderPageView};
+use shared::views::{input_images, RenderDetailView, RenderPageView};
 use uuid::Uuid;
 
 pub async fn list(
@@ -34,5 +34,9 @@ pub async fn get(
     // Another user's render and a missing one look the same: not found.
     let detail =
         renders::get_render_detail(tx, id, user.user_id()).await?.ok_or_else(|| ApiError::not_found("render"))?;
-    Ok(http::ok(request_id, &RenderDetailView::new(&detail, &services.storage), CacheControl::PrivateNoStore))
+    // Signed only now that the database showed the render to its owner.
+    let input_paths: Vec<&str> = detail.input_paths.iter().map(String::as_str).collect();
+    let inputs = input_images(&services.storage, &input_paths).await?;
+    let view = RenderDetailView::new(&detail, inputs, &services.storage);
+    Ok(http::ok(request_id, &view, CacheControl::PrivateNoStore))
 }

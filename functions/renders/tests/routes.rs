@@ -37,6 +37,7 @@ async fn the_gallery_lists_the_callers_renders_with_cover_count_and_favorite() {
         keys,
         [
             "coverImageUrl",
+            "coverThumbUrl",
             "coverVariant",
             "createdAt",
             "id",

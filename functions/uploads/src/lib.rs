@@ -73,11 +73,22 @@ fn upload_request(request: &Request) -> Result<(ImageType, u64), ApiError> {
     let mut problems = Problems::default();
     let image_type = body.content_type.required("contentType", &mut problems).and_then(|content_type| {
         let known = ImageType::from_content_type(&content_type);
-        problems.check("contentType", known.ok_or("must be image/jpeg, image/png or image/webp"))
+        let refusal = if is_heif(&content_type) {
+            // iPhones save HEIC by default: say what to do instead.
+            "HEIC/HEIF photos are not accepted: send a JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible)"
+        } else {
+            "must be image/jpeg, image/png or image/webp"
+        };
+        problems.check("contentType", known.ok_or(refusal))
     });
     let size = body.size_bytes.required("sizeBytes", &mut problems).and_then(|size| {
         let within = (1..=MAX_INPUT_BYTES).contains(&size);
         problems.check("sizeBytes", within.then_some(size).ok_or("must be between 1 byte and 15 MiB"))
     });
     problems.into_result(image_type.zip(size))
+}
+
+fn is_heif(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    matches!(essence.as_str(), "image/heic" | "image/heif" | "image/heic-sequence" | "image/heif-sequence")
 }

@@ -1,21 +1,22 @@
 //! Recording a prediction's end: the one path the webhook, the poll on
 //! `GET /generations/{id}` and the sweeper share.
 //!
-//! Exactly once, whatever the network does: the images are stored first
-//! under keys derived from the job (the render id is derived from the job
-//! id), so a
-//! duplicate or retried delivery overwrites the same objects instead of
-//! leaving orphans; then one transaction records the delivery id, moves the
+//! Exactly once, whatever the network does: the images and their WebP
+//! thumbnails are stored first under keys derived from the job (the render
+//! id is derived from the job id), so a duplicate or retried delivery
+//! overwrites the same objects instead of leaving orphans or a second set; then one transaction records the delivery id, moves the
 //! job with a conditional update, and writes render, variants and the single
 //! debit. A concurrent duplicate blocks on the same rows and then finds the
 //! work done. A transient failure (storage down, output host unreachable)
 //! records nothing and is reported as such, so Replicate retries.
 
 use crate::app::Services;
+use crate::images::{thumbnail_webp, ImageRefusal};
 use crate::replicate::{OutputError, Prediction, PredictionStatus};
-use crate::repositories::generation_jobs::{self as jobs, Job, JobStatus, JobWithOutputs, Transition};
+use crate::repositories::generation_jobs::{self as jobs, Job, JobStatus, JobWithOutputs, OutputVariant, Transition};
+use crate::repositories::renders::VariantObjects;
 use crate::repositories::{renders, usage, webhook_events};
-use crate::storage::{render_key, PUBLIC_BUCKET};
+use crate::storage::{render_key, thumb_key, PUBLIC_BUCKET};
 use futures_util::future::try_join_all;
 use uuid::Uuid;
 
@@ -175,19 +176,14 @@ async fn succeed(
         return finish(services, job, delivery_id, failed).await;
     }
     let objects = RenderObjects::for_job(job, prediction.output.len());
-    // Download and store every variant concurrently.
-    let stored = try_join_all(prediction.output.iter().zip(&objects.keys).map(|(url, key)| async move {
-        let bytes = services.replicate.download_output(url).await?;
-        services
-            .storage
-            .put(PUBLIC_BUCKET, key, bytes, "image/jpeg")
-            .await
-            .map_err(|error| StoreError::Storage(error.to_string()))
-    }))
-    .await;
+    // Download every variant, make its thumbnail and store both, all
+    // variants concurrently.
+    let variants: Vec<_> =
+        prediction.output.iter().zip(&objects.keys).map(|(url, keys)| store_variant(services, url, keys)).collect();
+    let stored = try_join_all(variants).await;
     match stored {
         Ok(_) => {}
-        Err(StoreError::Output(error)) if is_permanent(&error) => {
+        Err(error) if error.is_permanent() => {
             tracing::warn!(%error, job_id = %job.id, "unusable output");
             objects.remove_unless_recorded(services).await?;
             let detail = error.to_string();
@@ -266,40 +262,79 @@ fn refused_by_safety_filter(detail: &str) -> bool {
         .any(|marker| detail.contains(marker))
 }
 
+/// Downloads one output, makes its thumbnail (on a blocking thread: it is
+/// CPU work) and stores both under the variant's keys.
+async fn store_variant(services: &Services, url: &str, keys: &VariantObjects) -> Result<(), StoreError> {
+    let image = services.replicate.download_output(url).await?;
+    let thumb = make_thumbnail(image.clone()).await?;
+    let thumb_path = keys.thumb_path.as_deref().expect("a completion's variants have thumbnail keys");
+    let (image_stored, thumb_stored) = tokio::join!(
+        services.storage.put(PUBLIC_BUCKET, &keys.image_path, image, "image/jpeg"),
+        services.storage.put(PUBLIC_BUCKET, thumb_path, thumb, "image/webp"),
+    );
+    image_stored.and(thumb_stored).map_err(|error| StoreError::Storage(error.to_string()))
+}
+
+/// A WebP thumbnail of `image`, made on a blocking thread.
+pub async fn make_thumbnail(image: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    tokio::task::spawn_blocking(move || thumbnail_webp(&image))
+        .await
+        .map_err(|error| StoreError::Storage(format!("the thumbnail task failed: {error}")))?
+        .map_err(StoreError::Unreadable)
+}
+
 #[derive(Debug, thiserror::Error)]
-enum StoreError {
+pub enum StoreError {
     #[error("{0}")]
     Output(#[from] OutputError),
+    /// The output is not an image we can read (so no browser could either).
+    #[error("the output is not a readable image: {0}")]
+    Unreadable(ImageRefusal),
     #[error("storage: {0}")]
     Storage(String),
 }
 
-/// Outputs that will never become acceptable on a retry.
-fn is_permanent(error: &OutputError) -> bool {
-    matches!(
-        error,
-        OutputError::DisallowedUrl(_) | OutputError::Redirected | OutputError::TooLarge | OutputError::NotJpeg
-    )
+impl StoreError {
+    /// Outputs that will never become acceptable on a retry.
+    fn is_permanent(&self) -> bool {
+        match self {
+            StoreError::Output(error) => matches!(
+                error,
+                OutputError::DisallowedUrl(_) | OutputError::Redirected | OutputError::TooLarge | OutputError::NotJpeg
+            ),
+            StoreError::Unreadable(_) => true,
+            StoreError::Storage(_) => false,
+        }
+    }
 }
 
-/// Where a succeeded prediction's images go. The keys derive from the job
-/// (through its render id), so every attempt writes the same objects.
+/// Where a succeeded prediction's images and thumbnails go. The keys derive
+/// from the job (through its render id), so every attempt writes the same
+/// objects.
 struct RenderObjects {
     render_id: Uuid,
     owner_id: Uuid,
-    keys: Vec<String>,
+    keys: Vec<VariantObjects>,
 }
 
 impl RenderObjects {
     fn for_job(job: &Job, count: usize) -> Self {
         let render_id = renders::render_id_for_job(job.id);
-        let keys = (0..count).map(|index| render_key(render_id, index as i32)).collect();
+        let keys = (0..count as i32)
+            .map(|index| VariantObjects {
+                image_path: render_key(render_id, index),
+                thumb_path: Some(thumb_key(render_id, index)),
+            })
+            .collect();
         RenderObjects { render_id, owner_id: job.owner_id, keys }
     }
 
     /// The job as it succeeded, with the render these objects belong to.
     fn into_outputs(self, job: Job) -> JobWithOutputs {
-        let variants = (0..).zip(self.keys).collect();
+        let variants = (0..)
+            .zip(self.keys)
+            .map(|(index, keys)| OutputVariant { index, image_path: keys.image_path, thumb_path: keys.thumb_path })
+            .collect();
         JobWithOutputs { job, render_id: Some(self.render_id), variants }
     }
 
@@ -320,7 +355,11 @@ impl RenderObjects {
 
     /// Best effort: objects without a render must not linger.
     async fn remove(&self, services: &Services) {
-        for key in &self.keys {
+        // Collected first: a lazy iterator with a closure, held across the
+        // awaits below, makes the future's `Send` bound unprovable to rustc.
+        let keys: Vec<&String> =
+            self.keys.iter().flat_map(|keys| std::iter::once(&keys.image_path).chain(&keys.thumb_path)).collect();
+        for key in keys {
             if let Err(error) = services.storage.delete(PUBLIC_BUCKET, key).await {
                 tracing::warn!(%error, render_id = %self.render_id, "could not remove an orphan object");
             }

@@ -2,14 +2,19 @@
 //!
 //! Order matters for money and fairness: validate everything (inputs must be
 //! the caller's own images) before touching the database; create the job
-//! under the database's one-in-flight rule and the plan's quota; only then
-//! call Replicate. If Replicate refuses or is down, the job ends `failed`
+//! under the database's one-in-flight rule and the plan's quota; clean the
+//! input photos (a photo that is not a readable image refuses the whole
+//! submit, and its job is removed as if it never was); only then call
+//! Replicate. If Replicate refuses or is down, the job ends `failed`
 //! right away, so the user is never left blocked and nothing is charged
 //! (charging happens only when a job succeeds).
 
+mod inputs;
 mod request;
 
 pub use request::{validate, SubmitRequest, ValidSubmission};
+
+use inputs::{check_inputs, clean_inputs, CleanFailure};
 
 use crate::app::Services;
 use crate::auth::VerifiedUser;
@@ -20,7 +25,7 @@ use crate::prompt::build_prompt;
 use crate::replicate::ReplicateError;
 use crate::repositories::generation_jobs::{self as jobs, Job, NewJob, Transition};
 use crate::repositories::usage;
-use crate::storage::{ImageType, InputPath, MAX_INPUT_BYTES, PRIVATE_BUCKET};
+use crate::storage::{InputPath, PRIVATE_BUCKET};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -33,30 +38,6 @@ pub enum SubmitOutcome {
     Created(Job),
     /// The same request with the same idempotency key: the earlier job (200).
     Replayed(Job),
-}
-
-/// Each input must exist in storage, be within the size limit and really be
-/// an image of an accepted type (checked on its bytes, not its label).
-async fn check_inputs(services: &Services, inputs: &[InputPath]) -> Result<(), ApiError> {
-    for input in inputs {
-        let key = input.bucket_key();
-        let (head, prefix) = tokio::join!(
-            services.storage.head(PRIVATE_BUCKET, &key),
-            services.storage.get_prefix(PRIVATE_BUCKET, &key, 16)
-        );
-        let missing = || ApiError::validation(format!("{} has not been uploaded", input.db_path()));
-        // The GET first: only its "no such key" proves the upload missing (a
-        // HEAD's 404 looks the same for a wrong endpoint or bucket).
-        let prefix = prefix?.ok_or_else(missing)?;
-        let head = head?.ok_or_else(missing)?;
-        if head.size > MAX_INPUT_BYTES {
-            return Err(ApiError::validation(format!("{} is larger than 15 MiB", input.db_path())));
-        }
-        if ImageType::sniff(&prefix).is_none() {
-            return Err(ApiError::validation(format!("{} is not a JPEG, PNG or WebP image", input.db_path())));
-        }
-    }
-    Ok(())
 }
 
 fn same_request(job: &Job, submission: &ValidSubmission) -> bool {
@@ -93,6 +74,23 @@ pub async fn submit(
         Ok(job) => job,
         Err(existing) => return replay(services, existing, &submission).await,
     };
+    crate::telemetry::record_job(job.id);
+    match clean_inputs(services, &submission.inputs).await {
+        Ok(()) => {}
+        Err(CleanFailure::Refused(refusal)) => {
+            // Nothing started and nothing is charged: the job goes, so it
+            // neither shows in the user's history nor holds their slot.
+            let mut tx = services.db.as_service().await?;
+            jobs::delete_unstarted_job(&mut tx, job.id).await?;
+            tx.commit().await?;
+            return Err(refusal);
+        }
+        Err(CleanFailure::Storage(error)) => {
+            let refusal = ApiError::from(error);
+            fail_job(services, job.id, "storage was unavailable; please try again").await?;
+            return Err(refusal.with_details(serde_json::json!({ "jobId": job.id })));
+        }
+    }
     start_prediction(services, job, &submission).await.map(SubmitOutcome::Created)
 }
 

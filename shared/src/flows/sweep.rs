@@ -1,7 +1,9 @@
 //! The scheduled sweep: every stuck job is polled, completed or expired, so
-//! no user stays blocked by a job nobody asks about.
+//! no user stays blocked by a job nobody asks about; then a few renders
+//! made before thumbnails get theirs.
 
 use super::refresh::{refresh_if_stale, Refreshed, STALE_AFTER};
+use super::thumbnails::{backfill_thumbnails, BackfillReport, BACKFILL_BATCH};
 use crate::app::Services;
 use crate::repositories::generation_jobs as jobs;
 
@@ -14,6 +16,7 @@ pub struct SweepReport {
     pub completed: usize,
     pub expired: usize,
     pub errors: usize,
+    pub thumbnails: BackfillReport,
 }
 
 pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbError> {
@@ -34,5 +37,7 @@ pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbErro
             }
         }
     }
+    // Jobs first: a user waiting on a job matters more than an old card.
+    report.thumbnails = backfill_thumbnails(services, BACKFILL_BATCH).await?;
     Ok(report)
 }

@@ -11,6 +11,13 @@ use serde_json::Value;
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     ValidationError,
+    /// An input image that is not a JPEG, PNG or WebP (HEIC has its own message).
+    UnsupportedImageType,
+    /// An input image that does not decode: cut short, corrupt, or another
+    /// type than it was uploaded as.
+    InvalidImage,
+    /// An input image beyond the pixel cap (`INPUT_MAX_MEGAPIXELS`).
+    ImageTooLarge,
     Unauthorized,
     TokenExpired,
     WebhookSignatureInvalid,
@@ -33,7 +40,10 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
+            ErrorCode::ValidationError
+            | ErrorCode::UnsupportedImageType
+            | ErrorCode::InvalidImage
+            | ErrorCode::ImageTooLarge => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized | ErrorCode::TokenExpired | ErrorCode::WebhookSignatureInvalid => {
                 StatusCode::UNAUTHORIZED
             }

@@ -36,6 +36,8 @@ pub struct CollectionSummary {
     pub item_count: i64,
     /// The cover image of the most recently added render, if any.
     pub cover_image_path: Option<String>,
+    /// That render's cover thumbnail, if it has one.
+    pub cover_thumb_path: Option<String>,
 }
 
 /// A collection with its item count and cover (the stored cover of the most
@@ -43,13 +45,15 @@ pub struct CollectionSummary {
 /// the `where`.
 const SUMMARY_SELECT: &str = "select c.id, c.owner_id, c.name, c.is_default_favorites, c.created_at,
             (select count(*) from public.collection_items ci where ci.collection_id = c.id) as item_count,
-            (select r.cover_image_path
-               from public.collection_items ci
-               join public.renders r on r.id = ci.render_id
-              where ci.collection_id = c.id and r.cover_image_path is not null
-              order by ci.added_at desc, ci.render_id desc
-              limit 1) as cover_image_path
-       from public.collections c";
+            cover.cover_image_path, cover.cover_thumb_path
+       from public.collections c
+       left join lateral (
+         select r.cover_image_path, r.cover_thumb_path
+           from public.collection_items ci
+           join public.renders r on r.id = ci.render_id
+          where ci.collection_id = c.id and r.cover_image_path is not null
+          order by ci.added_at desc, ci.render_id desc
+          limit 1) cover on true";
 
 impl CollectionSummary {
     fn from_row(row: &Row) -> Self {
@@ -57,6 +61,7 @@ impl CollectionSummary {
             collection: Collection::from_row(row),
             item_count: row.get("item_count"),
             cover_image_path: row.get("cover_image_path"),
+            cover_thumb_path: row.get("cover_thumb_path"),
         }
     }
 }

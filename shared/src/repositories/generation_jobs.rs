@@ -78,6 +78,11 @@ const COLUMNS: &str = "id, owner_id, mode, room_type, style, input1_path, input2
                        status, error, idempotency_key, created_at, completed_at, last_polled_at";
 
 impl Job {
+    /// The input images' paths (`private/...`), in order.
+    pub fn input_paths(&self) -> Vec<&str> {
+        self.input1_path.iter().chain(&self.input2_path).map(String::as_str).collect()
+    }
+
     fn from_row(row: &Row) -> Result<Self, DbError> {
         let status: String = row.get("status");
         Ok(Job {
@@ -252,6 +257,21 @@ pub async fn set_job_status(tx: &mut Tx, id: Uuid, transition: &Transition<'_>) 
     one(rows)
 }
 
+/// Removes a job that never reached Replicate (its inputs were refused
+/// before the prediction was created); `false` when it had moved on
+/// meanwhile (canceled by its owner), which then stays as it is.
+pub async fn delete_unstarted_job(tx: &mut Tx, id: Uuid) -> Result<bool, DbError> {
+    let rows = tx
+        .query(
+            "delete from public.generation_jobs
+              where id = $1 and status = 'starting' and prediction_id is null
+              returning id",
+            &[(&id, Type::UUID)],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
 /// Records the Replicate prediction of a job (once) and moves it to
 /// `processing`, as the transaction's last statement, committed in the same
 /// round trip.
@@ -298,13 +318,23 @@ pub async fn list_stale_jobs(tx: &mut Tx, older_than: std::time::Duration, limit
     tx.query(&sql, &[(&seconds, Type::FLOAT8), (&limit, Type::INT8)]).await?.iter().map(Job::from_row).collect()
 }
 
-/// A job with what it produced: its render's id and the variants' index
-/// and image path, once it succeeded.
+/// One variant a job produced, as its answer shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputVariant {
+    pub index: i32,
+    /// Key in the public bucket.
+    pub image_path: String,
+    /// Its thumbnail's key, when it has one.
+    pub thumb_path: Option<String>,
+}
+
+/// A job with what it produced: its render's id and the variants, once it
+/// succeeded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobWithOutputs {
     pub job: Job,
     pub render_id: Option<Uuid>,
-    pub variants: Vec<(i32, String)>,
+    pub variants: Vec<OutputVariant>,
 }
 
 impl JobWithOutputs {
@@ -314,25 +344,32 @@ impl JobWithOutputs {
     }
 }
 
-/// A job with its outputs (render id, variants' index and path), as a whole
-/// read transaction: one statement, one round trip.
+/// A job with its outputs (render id, variants' index, path and
+/// thumbnail), as a whole read transaction: one statement, one round trip.
 pub async fn get_job_with_outputs(tx: Tx, id: Uuid) -> Result<Option<JobWithOutputs>, DbError> {
     job_with_outputs(tx.query_and_commit(OUTPUTS_SQL, &[(&id, Type::UUID)]).await?)
 }
 
 /// The read of [`get_job_with_outputs`], a PL/pgSQL function so that its
-/// plan is made once per connection (`037_read_functions.sql`); it answers
-/// the job's columns, the render id and the variants' indexes and paths.
+/// plan is made once per connection (`037_read_functions.sql`, thumbnails
+/// since `038_thumbnails.sql`); it answers the job's columns, the render id
+/// and the variants' indexes, paths and thumbnail paths.
 const OUTPUTS_SQL: &str = "select * from public.job_with_outputs($1)";
 
 fn job_with_outputs(rows: Vec<Row>) -> Result<Option<JobWithOutputs>, DbError> {
     let Some(row) = rows.first() else { return Ok(None) };
     let indexes: Vec<i32> = row.get("variant_indexes");
     let paths: Vec<String> = row.get("variant_paths");
+    let thumbs: Vec<Option<String>> = row.get("variant_thumb_paths");
     Ok(Some(JobWithOutputs {
         job: Job::from_row(row)?,
         render_id: row.get("render_id"),
-        variants: indexes.into_iter().zip(paths).collect(),
+        variants: indexes
+            .into_iter()
+            .zip(paths)
+            .zip(thumbs)
+            .map(|((index, image_path), thumb_path)| OutputVariant { index, image_path, thumb_path })
+            .collect(),
     }))
 }
 

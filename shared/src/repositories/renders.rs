@@ -118,25 +118,86 @@ pub async fn create_render(tx: &mut Tx, render: &NewRender<'_>) -> Result<Render
     Ok(Render::from_row(&row))
 }
 
+/// Where one variant's objects are stored: its image and, once made, its
+/// thumbnail (keys in bucket `public`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantObjects {
+    pub image_path: String,
+    pub thumb_path: Option<String>,
+}
+
 /// Adds a render's variants in one statement, indexed 0.. in the order of
-/// `image_paths` (one round trip however many outputs a job has).
+/// `objects` (one round trip however many outputs a job has).
 pub async fn add_variants(
     tx: &mut Tx,
     render_id: Uuid,
     owner_id: Uuid,
-    image_paths: &[String],
+    objects: &[VariantObjects],
 ) -> Result<Vec<RenderVariant>, DbError> {
-    let paths: Vec<&str> = image_paths.iter().map(String::as_str).collect();
+    let images: Vec<&str> = objects.iter().map(|o| o.image_path.as_str()).collect();
+    let thumbs: Vec<Option<&str>> = objects.iter().map(|o| o.thumb_path.as_deref()).collect();
     let sql = format!(
-        "insert into public.render_variants (render_id, owner_id, idx, image_path)
-         select $1, $2, (path.ordinality - 1)::int4, path.image_path
-           from unnest($3::text[]) with ordinality as path(image_path, ordinality)
+        "insert into public.render_variants (render_id, owner_id, idx, image_path, thumb_path)
+         select $1, $2, (path.ordinality - 1)::int4, path.image_path, path.thumb_path
+           from unnest($3::text[], $4::text[]) with ordinality as path(image_path, thumb_path, ordinality)
          returning {VARIANT_COLUMNS}"
     );
-    let rows = tx.query(&sql, &[(&render_id, Type::UUID), (&owner_id, Type::UUID), (&paths, Type::TEXT_ARRAY)]).await?;
+    let rows = tx
+        .query(
+            &sql,
+            &[
+                (&render_id, Type::UUID),
+                (&owner_id, Type::UUID),
+                (&images, Type::TEXT_ARRAY),
+                (&thumbs, Type::TEXT_ARRAY),
+            ],
+        )
+        .await?;
     let mut variants: Vec<RenderVariant> = rows.iter().map(RenderVariant::from_row).collect();
     variants.sort_by_key(|variant| variant.idx);
     Ok(variants)
+}
+
+/// A variant the thumbnail backfill is to make a thumbnail for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantWithoutThumb {
+    pub id: Uuid,
+    pub render_id: Uuid,
+    pub idx: i32,
+    pub image_path: String,
+}
+
+/// Variants stored before thumbnails existed (or whose completion could not
+/// make one), newest first: the recent ones are the ones people look at.
+pub async fn variants_without_thumb(tx: &mut Tx, limit: i64) -> Result<Vec<VariantWithoutThumb>, DbError> {
+    let rows = tx
+        .query(
+            "select id, render_id, idx, image_path from public.render_variants
+              where thumb_path is null order by created_at desc limit $1",
+            &[(&limit, Type::INT8)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| VariantWithoutThumb {
+            id: row.get(0),
+            render_id: row.get(1),
+            idx: row.get(2),
+            image_path: row.get(3),
+        })
+        .collect())
+}
+
+/// Records a variant's thumbnail; `false` when the variant is gone (its
+/// render was deleted meanwhile, so the thumbnail is nobody's).
+pub async fn set_thumb(tx: &mut Tx, variant_id: Uuid, thumb_path: &str) -> Result<bool, DbError> {
+    let rows = tx
+        .query(
+            "update public.render_variants set thumb_path = $2 where id = $1 returning id",
+            &[(&variant_id, Type::UUID), (&thumb_path, Type::TEXT)],
+        )
+        .await?;
+    Ok(!rows.is_empty())
 }
 
 /// Filters of the gallery; `None` means any.
@@ -155,6 +216,8 @@ pub struct RenderFilters {
 pub struct RenderListItem {
     pub render: Render,
     pub cover_image_path: Option<String>,
+    /// Null for a render made before thumbnails, until the backfill's turn.
+    pub cover_thumb_path: Option<String>,
     pub variant_count: i64,
     pub is_favorite: bool,
 }
@@ -164,7 +227,7 @@ pub struct RenderListItem {
 /// (read by position in [`list_page`]).
 const LIST_RENDERS_SQL: &str =
     "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
-            r.cover_image_path, r.variant_count::int8 as variant_count, r.is_favorite
+            r.cover_image_path, r.variant_count::int8 as variant_count, r.is_favorite, r.cover_thumb_path
        from public.renders r
       where r.owner_id = $1
         and ($2::text is null or r.mode = $2)
@@ -217,6 +280,7 @@ fn list_page<'a>(rows: impl IntoIterator<Item = &'a Row>, first: usize, limit: i
             cover_image_path: row.get(first + 8),
             variant_count: row.get(first + 9),
             is_favorite: row.get(first + 10),
+            cover_thumb_path: row.get(first + 11),
         })
         .collect();
     into_page(items, limit, |item: &RenderListItem| Cursor { created_at: item.render.created_at, id: item.render.id })
@@ -323,6 +387,8 @@ pub struct RenderDetail {
     pub variants: Vec<RenderVariant>,
     /// In the owner's My Favorites.
     pub is_favorite: bool,
+    /// The job's input images (`private/...` paths), for "before and after".
+    pub input_paths: Vec<String>,
 }
 
 impl RenderDetail {
@@ -332,24 +398,36 @@ impl RenderDetail {
     }
 }
 
-/// The caller's render with its variants and favourite flag, as the
-/// transaction's only statement, committed in the same flight (one round
-/// trip); `None` when the caller has no such render.
+/// The caller's render with its variants, favourite flag and its job's
+/// inputs, as the transaction's only statement, committed in the same
+/// flight (one round trip); `None` when the caller has no such render.
 pub async fn get_render_detail(tx: Tx, id: Uuid, owner_id: Uuid) -> Result<Option<RenderDetail>, DbError> {
     let rows = tx
         .query_and_commit(
             "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
                     v.id as v_id, v.idx as v_idx, v.image_path as v_image_path,
-                    v.thumb_path as v_thumb_path, v.created_at as v_created_at, r.is_favorite
+                    v.thumb_path as v_thumb_path, v.created_at as v_created_at, r.is_favorite,
+                    j.input1_path, j.input2_path
                from public.renders r
                left join public.render_variants v on v.render_id = r.id
+               left join public.generation_jobs j on j.id = r.job_id
               where r.id = $1 and r.owner_id = $2
               order by v.idx",
             &[(&id, Type::UUID), (&owner_id, Type::UUID)],
         )
         .await?;
-    let is_favorite = rows.first().is_some_and(|row| row.get("is_favorite"));
-    Ok(render_with_variants(&rows).map(|(render, variants)| RenderDetail { render, variants, is_favorite }))
+    let Some(first) = rows.first() else { return Ok(None) };
+    let is_favorite = first.get("is_favorite");
+    let input_paths = ["input1_path", "input2_path"]
+        .into_iter()
+        .filter_map(|column| first.get::<_, Option<String>>(column))
+        .collect();
+    Ok(render_with_variants(&rows).map(|(render, variants)| RenderDetail {
+        render,
+        variants,
+        is_favorite,
+        input_paths,
+    }))
 }
 
 /// Deletes the render (variants and collection items cascade) and returns the

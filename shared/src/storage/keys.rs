@@ -127,6 +127,11 @@ pub fn render_key(render_id: Uuid, index: i32) -> String {
     format!("renders/{render_id}/{index}.jpg")
 }
 
+/// The key of a variant's thumbnail, beside its image (spec section 2).
+pub fn thumb_key(render_id: Uuid, index: i32) -> String {
+    format!("renders/{render_id}/{index}_thumb.webp")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +185,6 @@ mod tests {
     fn render_keys() {
         let id = Uuid::nil();
         assert_eq!(render_key(id, 2), "renders/00000000-0000-0000-0000-000000000000/2.jpg");
+        assert_eq!(thumb_key(id, 2), "renders/00000000-0000-0000-0000-000000000000/2_thumb.webp");
     }
 }

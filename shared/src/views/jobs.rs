@@ -1,6 +1,9 @@
 //! A job as the API shows it (`GET /generations/{id}` and submit's answer).
 
-use crate::repositories::generation_jobs::{Job, JobStatus, JobWithOutputs, CONTENT_REFUSED_ERROR, TIMEOUT_ERROR};
+use super::inputs::InputImageView;
+use crate::repositories::generation_jobs::{
+    Job, JobStatus, JobWithOutputs, OutputVariant, CONTENT_REFUSED_ERROR, TIMEOUT_ERROR,
+};
 use crate::storage::Storage;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -26,6 +29,10 @@ pub struct JobView {
     pub error_code: Option<&'static str>,
     pub render_id: Option<Uuid>,
     pub variants: Vec<VariantView>,
+    /// The job's input images ("before"), owner only: in the answers of
+    /// `GET /generations/{id}` (see [`JobView::with_inputs`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<InputImageView>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -33,6 +40,19 @@ pub struct JobView {
 pub struct VariantView {
     pub index: i32,
     pub image_url: String,
+    /// A small WebP of the image; null for a render made before thumbnails
+    /// until the sweeper's backfill reaches it.
+    pub thumb_url: Option<String>,
+}
+
+impl VariantView {
+    pub fn new(index: i32, image_path: &str, thumb_path: Option<&str>, storage: &Storage) -> Self {
+        VariantView {
+            index,
+            image_url: storage.public_url(image_path),
+            thumb_url: thumb_path.map(|path| storage.public_url(path)),
+        }
+    }
 }
 
 impl JobView {
@@ -45,7 +65,13 @@ impl JobView {
         Self::of(job, None, &[], storage)
     }
 
-    fn of(job: &Job, render_id: Option<Uuid>, variants: &[(i32, String)], storage: &Storage) -> Self {
+    /// The same answer with the job's input images.
+    pub fn with_inputs(mut self, inputs: Vec<InputImageView>) -> Self {
+        self.inputs = Some(inputs);
+        self
+    }
+
+    fn of(job: &Job, render_id: Option<Uuid>, variants: &[OutputVariant], storage: &Storage) -> Self {
         JobView {
             id: job.id,
             status: job.status.as_str(),
@@ -60,8 +86,9 @@ impl JobView {
             render_id,
             variants: variants
                 .iter()
-                .map(|(index, path)| VariantView { index: *index, image_url: storage.public_url(path) })
+                .map(|v| VariantView::new(v.index, &v.image_path, v.thumb_path.as_deref(), storage))
                 .collect(),
+            inputs: None,
         }
     }
 }

@@ -312,6 +312,7 @@ fn gallery_page() -> Page<RenderListItem> {
             RenderListItem {
                 render,
                 cover_image_path: Some(format!("renders/{id}/{}.jpg", index % 2)),
+                cover_thumb_path: Some(format!("renders/{id}/{}_thumb.webp", index % 2)),
                 variant_count: 2,
                 is_favorite: index % 5 == 0,
             }

@@ -48,9 +48,14 @@ impl Api {
 
     /// `POST /uploads`, then the presigned PUT of a real JPEG, as a browser does.
     pub async fn upload(&self, user: &TestUser) -> String {
-        let image = testkit::stack::test_jpeg(96, 64);
+        self.upload_file(user, testkit::stack::test_jpeg(96, 64), "image/jpeg").await
+    }
+
+    /// `POST /uploads` declaring `content_type`, then the presigned PUT of
+    /// `image` (whatever its bytes are), as a browser does.
+    pub async fn upload_file(&self, user: &TestUser, image: Vec<u8>, content_type: &str) -> String {
         let (status, ticket) = self
-            .call("POST", "/uploads", Some(user), Some(json!({"contentType": "image/jpeg", "sizeBytes": image.len()})))
+            .call("POST", "/uploads", Some(user), Some(json!({"contentType": content_type, "sizeBytes": image.len()})))
             .await;
         assert_eq!(status, 200, "{ticket}");
         let data = &ticket["data"];
