@@ -116,17 +116,7 @@ pub fn phone_photo(image_type: ImageType, orientation: u16) -> Vec<u8> {
     let pixels = stored_pixels(orientation);
     let tiff = exif_tiff(orientation);
     match image_type {
-        ImageType::Jpeg => {
-            let plain = encode(&pixels, ImageFormat::Jpeg);
-            let mut payload = b"Exif\0\0".to_vec();
-            payload.extend_from_slice(&tiff);
-            let mut photo = plain[..2].to_vec();
-            photo.extend_from_slice(&[0xFF, 0xE1]);
-            photo.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-            photo.extend_from_slice(&payload);
-            photo.extend_from_slice(&plain[2..]);
-            photo
-        }
+        ImageType::Jpeg => with_exif_segment(&encode(&pixels, ImageFormat::Jpeg), &tiff),
         ImageType::Png => {
             let plain = encode(&pixels, ImageFormat::Png);
             // eXIf goes before the image data: right after IHDR (8 + 25 bytes).
@@ -233,12 +223,18 @@ pub fn twelve_megapixel_jpeg() -> Vec<u8> {
     });
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92).encode_image(&pixels).expect("encode");
+    with_exif_segment(&out, &exif_tiff(6))
+}
+
+/// `jpeg` with an APP1 EXIF segment carrying `tiff` right after its SOI,
+/// where cameras write it.
+fn with_exif_segment(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
     let mut payload = b"Exif\0\0".to_vec();
-    payload.extend_from_slice(&exif_tiff(6));
-    let mut photo = out[..2].to_vec();
+    payload.extend_from_slice(tiff);
+    let mut photo = jpeg[..2].to_vec();
     photo.extend_from_slice(&[0xFF, 0xE1]);
     photo.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
     photo.extend_from_slice(&payload);
-    photo.extend_from_slice(&out[2..]);
+    photo.extend_from_slice(&jpeg[2..]);
     photo
 }

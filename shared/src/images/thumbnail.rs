@@ -19,9 +19,10 @@ pub const THUMB_QUALITY: f32 = 72.0;
 /// model, but the bytes came over the network: the same pixel cap applies.
 pub fn thumbnail_webp(bytes: &[u8]) -> Result<Vec<u8>, ImageRefusal> {
     let image_type = sniff_accepted(bytes)?;
-    let (mut image, orientation) = decode(bytes, image_type, &CleanSettings::default())?;
-    image.apply_orientation(orientation);
-    let small = fit_within(image, THUMB_LONG_EDGE).to_rgb8();
+    let (image, orientation) = decode(bytes, image_type, &CleanSettings::default())?;
+    let mut small = fit_within(image, THUMB_LONG_EDGE);
+    small.apply_orientation(orientation);
+    let small = small.to_rgb8();
     let encoded = webp::Encoder::from_rgb(&small, small.width(), small.height())
         .encode_simple(false, THUMB_QUALITY)
         .map_err(|error| ImageRefusal::Undecodable(format!("the thumbnail could not be encoded: {error:?}")))?;

@@ -11,15 +11,16 @@
 //! grain, encoded as JPEG at quality 90 like a model's output. A real
 //! render's JPEG size depends on its content; the ratio is what carries over.
 //!
-//! Peak memory is the process's resident high-water mark (`VmHWM`), reset
-//! before each measurement (`/proc/self/clear_refs`), minus what was resident
-//! before: what the work itself added.
+//! Each timed run is a fresh process (this binary again, `--run thumbnail`
+//! or `--run clean`), so no run reuses memory an earlier one freed: peak
+//! memory is that process's resident high-water mark (`VmHWM`) minus what
+//! was resident once its input was ready.
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 use shared::images::{clean_input, thumbnail_webp, CleanSettings, THUMB_LONG_EDGE, THUMB_QUALITY};
 use shared::storage::ImageType;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const PAGE: usize = 24;
 const RUNS: usize = 7;
@@ -28,6 +29,16 @@ fn noise(x: u32, y: u32, seed: u32) -> u32 {
     let mut h = x.wrapping_mul(374_761_393) ^ y.wrapping_mul(668_265_263) ^ seed.wrapping_mul(2_246_822_519);
     h = (h ^ (h >> 13)).wrapping_mul(1_274_126_177);
     h ^ (h >> 16)
+}
+
+/// Smooth noise in -0.5..0.5 with features about `cell` pixels wide.
+fn value_noise(x: u32, y: u32, cell: u32, seed: u32) -> f32 {
+    let (cx, cy) = (x / cell, y / cell);
+    let (fx, fy) = ((x % cell) as f32 / cell as f32, (y % cell) as f32 / cell as f32);
+    let corner = |dx: u32, dy: u32| (noise(cx + dx, cy + dy, seed) % 1024) as f32 / 1024.0 - 0.5;
+    let top = corner(0, 0) * (1.0 - fx) + corner(1, 0) * fx;
+    let bottom = corner(0, 1) * (1.0 - fx) + corner(1, 1) * fx;
+    top * (1.0 - fy) + bottom * fy
 }
 
 /// A synthetic interior render of `width` x `height`.
@@ -61,8 +72,11 @@ fn synthetic_render(seed: u32, width: u32, height: u32) -> RgbImage {
                 colour = block.map(|c| (c as f32 * shade) as i32);
             }
         }
+        // Texture at several scales (fabric, wood, plants, reflections): the
+        // detail that survives scaling down, as a real render's does.
+        let texture = (value_noise(x, y, 24, seed) * 28.0 + value_noise(x, y, 6, seed + 1) * 16.0) as i32;
         let grain = (noise(x, y, seed) % 9) as i32 - 4;
-        Rgb(colour.map(|c| ((c as f32 * light) as i32 + grain).clamp(0, 255) as u8))
+        Rgb(colour.map(|c| ((c as f32 * light) as i32 + texture + grain).clamp(0, 255) as u8))
     })
 }
 
@@ -81,28 +95,47 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs `work` once with the high-water mark reset: (time, MiB added at peak).
-fn measured<T>(work: impl FnOnce() -> T) -> (Duration, f64, T) {
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak resident size");
+/// One timed run in this process, on an input made beforehand: prints
+/// "<milliseconds> <MiB added at peak>".
+fn run_once(what: &str) {
+    let input = match what {
+        "thumbnail" => jpeg(&synthetic_render(1, 1024, 1024), 90),
+        "clean" => testkit::photos::twelve_megapixel_jpeg(),
+        other => panic!("unknown run {other}"),
+    };
     let before = status_kib("VmRSS:");
     let started = Instant::now();
-    let out = work();
+    let produced = match what {
+        "thumbnail" => thumbnail_webp(&input).expect("thumbnail").len(),
+        _ => clean_input(&input, ImageType::Jpeg, &CleanSettings::default())
+            .expect("a clean photo")
+            .rewritten
+            .map_or(0, |clean| clean.len()),
+    };
     let elapsed = started.elapsed();
-    let peak = status_kib("VmHWM:");
-    (elapsed, peak.saturating_sub(before) as f64 / 1024.0, out)
+    let peak = status_kib("VmHWM:").saturating_sub(before);
+    println!("{} {} {produced} {}", elapsed.as_secs_f64() * 1000.0, peak as f64 / 1024.0, input.len());
 }
 
-fn median_of(runs: usize, mut work: impl FnMut() -> (Duration, f64)) -> (Duration, f64) {
+/// `runs` fresh processes of `what`: median time, largest peak, the
+/// output's and the input's size.
+fn fresh_runs(what: &str, runs: usize) -> (f64, f64, usize, usize) {
+    let exe = std::env::current_exe().expect("this binary");
     let mut times = Vec::new();
     let mut peaks = Vec::new();
+    let mut sizes = (0, 0);
     for _ in 0..runs {
-        let (time, peak) = work();
-        times.push(time);
-        peaks.push(peak);
+        let output = std::process::Command::new(&exe).args(["--run", what]).output().expect("run");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let line = String::from_utf8(output.stdout).expect("text");
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        times.push(fields[0].parse::<f64>().expect("ms"));
+        peaks.push(fields[1].parse::<f64>().expect("MiB"));
+        sizes = (fields[2].parse().expect("bytes"), fields[3].parse().expect("bytes"));
     }
-    times.sort();
+    times.sort_by(f64::total_cmp);
     peaks.sort_by(f64::total_cmp);
-    (times[runs / 2], peaks[runs - 1])
+    (times[runs / 2], peaks[runs - 1], sizes.0, sizes.1)
 }
 
 fn kb(bytes: usize) -> String {
@@ -110,6 +143,12 @@ fn kb(bytes: usize) -> String {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, what] = args.as_slice() {
+        if flag == "--run" {
+            return run_once(what);
+        }
+    }
     // One gallery page: 24 renders in the model's output shapes.
     let shapes = [(1024, 1024), (1344, 768), (768, 1344), (1184, 864)];
     let renders: Vec<Vec<u8>> = (0..PAGE as u32)
@@ -123,23 +162,9 @@ fn main() {
     let thumb_bytes: usize = thumbs.iter().map(Vec::len).sum();
     let largest_thumb = thumbs.iter().map(Vec::len).max().unwrap_or(0);
 
-    // One variant's thumbnail, as a completion makes it.
-    let square = &renders[0];
-    let (thumb_time, thumb_peak) = median_of(RUNS, || {
-        let (time, peak, _) = measured(|| thumbnail_webp(square).expect("thumbnail"));
-        (time, peak)
-    });
-
-    // A phone photo as submit cleans it.
-    let photo = testkit::photos::twelve_megapixel_jpeg();
+    let (thumb_ms, thumb_peak, _, _) = fresh_runs("thumbnail", RUNS);
+    let (clean_ms, clean_peak, clean_bytes, photo_bytes) = fresh_runs("clean", 5);
     let settings = CleanSettings::default();
-    let mut clean_bytes = 0;
-    let (clean_time, clean_peak) = median_of(5, || {
-        let (time, peak, cleaned) =
-            measured(|| clean_input(&photo, ImageType::Jpeg, &settings).expect("a clean photo"));
-        clean_bytes = cleaned.rewritten.map_or(0, |b| b.len());
-        (time, peak)
-    });
 
     println!("| gallery page of {PAGE} covers | bytes downloaded |");
     println!("| --- | --- |");
@@ -152,21 +177,17 @@ fn main() {
     );
     println!();
     println!(
-        "| work, one core of this machine | median time ({RUNS} runs; cleaning 5) | peak memory added (largest run) |"
+        "| work, one core of this machine, a fresh process per run | median time ({RUNS} runs; cleaning 5) | peak memory added (largest run) |"
     );
     println!("| --- | --- | --- |");
     println!(
-        "| a completion's thumbnail, per variant (decode a 1024x1024 render, scale, encode WebP) | {:.1} ms | {:.1} MiB |",
-        thumb_time.as_secs_f64() * 1000.0,
-        thumb_peak
+        "| a completion's thumbnail, per variant (decode a 1024x1024 render, scale, encode WebP) | {thumb_ms:.1} ms | {thumb_peak:.1} MiB |"
     );
     println!(
-        "| cleaning a 12-megapixel phone JPEG ({} KB, orientation 6, GPS) to {} px: decode, turn, scale, encode | {:.0} ms | {:.1} MiB |",
-        photo.len() / 1000,
+        "| cleaning a 12-megapixel phone JPEG ({}, orientation 6, GPS) to {} px: decode, scale, turn, encode | {clean_ms:.0} ms | {clean_peak:.1} MiB |",
+        kb(photo_bytes),
         settings.max_edge,
-        clean_time.as_secs_f64() * 1000.0,
-        clean_peak
     );
     println!();
-    println!("The clean photo is {} (from {}).", kb(clean_bytes), kb(photo.len()));
+    println!("The clean photo is {} (from {}).", kb(clean_bytes), kb(photo_bytes));
 }
