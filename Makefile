@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 # Every Lambda of template.yaml.
 FUNCTIONS := uploads submit-job get-job cancel-job replicate-webhook sweep-jobs \
-             renders collections community community-admin usage presets
+             renders collections community community-admin usage presets account
 STACK ?= interior-render
 
 deps:

@@ -36,8 +36,12 @@ done
 url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$work/server.json")
 token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$work/server.json")
 
+# `DELETE /me` is left out: it would erase the fuzzing user, after which
+# every other route only answers as for a deleted account. Its own tests
+# (dev/gateway/tests/account.rs) cover it.
 schemathesis run openapi.yaml \
   --url "$url" \
+  --exclude-operation-id deleteMe \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,allow_header_conformance,unsupported_method \
   --max-examples "${CONTRACT_FUZZ_EXAMPLES:-40}" \

@@ -1,9 +1,11 @@
 //! Work that spans repositories and external services: submitting a
 //! generation, completing it (webhook, poll and sweeper share one path),
-//! refreshing or expiring a stale job, cancelling, backfilling thumbnails.
+//! refreshing or expiring a stale job, cancelling, backfilling thumbnails,
+//! erasing an account.
 
 pub mod cancel;
 pub mod complete;
+pub mod erase;
 pub mod refresh;
 pub mod submit;
 pub mod sweep;

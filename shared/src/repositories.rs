@@ -5,6 +5,7 @@
 
 pub mod collections;
 pub mod community;
+pub mod erasures;
 pub mod generation_jobs;
 pub mod pagination;
 pub mod rate_limits;

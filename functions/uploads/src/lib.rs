@@ -48,11 +48,11 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
     shared::flows::submit::refuse_anonymous_without_allowance(services, &user)?;
     let (image_type, size_bytes) = upload_request(request)?;
     let limit = services.env.rate_limits.of(RateLimitedAction::Upload);
+    let path = InputPath::new(user.user_id(), image_type);
     let tx = services.db.as_user(&user).await?;
-    if let Some(wait) = rate_limits::take_caller_token(tx, RateLimitedAction::Upload, &limit).await? {
+    if let Some(wait) = rate_limits::take_upload_token(tx, &limit, &path.bucket_key()).await? {
         return Err(ApiError::rate_limited("too many uploads; please wait a moment", wait));
     }
-    let path = InputPath::new(user.user_id(), image_type);
     let presigned = services
         .storage
         .presign_put(PRIVATE_BUCKET, &path.bucket_key(), image_type.content_type(), size_bytes, UPLOAD_URL_LIFETIME)

@@ -14,7 +14,7 @@ mod request;
 
 pub use request::{validate, SubmitRequest, ValidSubmission};
 
-use inputs::{check_inputs, clean_inputs, CleanFailure};
+use inputs::{check_inputs, clean_inputs, remove_inputs, CleanFailure};
 
 use crate::app::Services;
 use crate::auth::VerifiedUser;
@@ -76,7 +76,18 @@ pub async fn submit(
     };
     crate::telemetry::record_job(job.id);
     match clean_inputs(services, &submission.inputs).await {
-        Ok(()) => {}
+        Ok(false) => {}
+        Ok(true) => {
+            // The account may have been erased while the photos were
+            // cleaned: then the clean files are nobody's.
+            let mut tx = services.db.as_service().await?;
+            let still_there = jobs::get_job_by_id(&mut tx, job.id).await?.is_some();
+            tx.commit().await?;
+            if !still_there {
+                remove_inputs(services, &submission.inputs).await;
+                return Err(ApiError::new(ErrorCode::Unauthorized, "this account has been deleted"));
+            }
+        }
         Err(CleanFailure::Refused(refusal)) => {
             // Nothing started and nothing is charged: the job goes, so it
             // neither shows in the user's history nor holds their slot.

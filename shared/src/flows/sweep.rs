@@ -1,6 +1,7 @@
 //! The scheduled sweep: every stuck job is polled, completed or expired, so
 //! no user stays blocked by a job nobody asks about; then a few renders
-//! made before thumbnails get theirs.
+//! made before thumbnails get theirs, and account erasures too large for
+//! one call go on.
 
 use super::refresh::{refresh_if_stale, Refreshed, STALE_AFTER};
 use super::thumbnails::{backfill_thumbnails, BackfillReport, BACKFILL_BATCH};
@@ -9,6 +10,8 @@ use crate::repositories::generation_jobs as jobs;
 
 /// Jobs handled per run; a run takes seconds, the schedule is every minute.
 pub const BATCH: i64 = 100;
+/// Unfinished account erasures continued per run.
+const ERASURES_PER_RUN: i64 = 5;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
@@ -17,6 +20,8 @@ pub struct SweepReport {
     pub expired: usize,
     pub errors: usize,
     pub thumbnails: BackfillReport,
+    /// Account erasures finished this run (those `DELETE /me` left).
+    pub erasures_finished: usize,
 }
 
 pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbError> {
@@ -39,5 +44,7 @@ pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbErro
     }
     // Jobs first: a user waiting on a job matters more than an old card.
     report.thumbnails = backfill_thumbnails(services, BACKFILL_BATCH).await?;
+    report.erasures_finished =
+        super::erase::continue_erasures(services, ERASURES_PER_RUN, super::erase::OBJECTS_PER_CALL).await?;
     Ok(report)
 }

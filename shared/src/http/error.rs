@@ -224,6 +224,11 @@ impl From<DbError> for ApiError {
             DbError::UniqueViolation { .. } => {
                 ApiError::conflict(ErrorCode::ResourceConflict, "conflicts with an existing resource")
             }
+            // Every owned table's key to the profile: the account was
+            // erased (`DELETE /me`) while its token still verifies.
+            DbError::ForeignKeyViolation { constraint } if constraint.ends_with("_owner_fk") => {
+                ApiError::new(ErrorCode::Unauthorized, "this account has been deleted")
+            }
             DbError::ForeignKeyViolation { .. } => ApiError::not_found("referenced resource"),
             // The database's own caps (e.g. collections per user), reached
             // past the functions' friendlier check by a racing request.

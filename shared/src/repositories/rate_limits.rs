@@ -3,7 +3,7 @@
 //! route rolls back is not counted and the limit holds across every Lambda
 //! environment.
 
-use crate::config::{RateLimit, RateLimitedAction};
+use crate::config::RateLimit;
 use crate::db::{DbError, Statement, Tx, Type};
 use std::time::Duration;
 use tokio_postgres::Row;
@@ -17,16 +17,18 @@ pub fn take_caller_token_statement<'a>(action: &'a &'static str, limit: &'a Rate
     }
 }
 
-/// For a user transaction: takes a token and commits in one round trip;
-/// `Some(wait)` when the caller must wait (nothing was taken).
-pub async fn take_caller_token(
-    tx: Tx,
-    action: RateLimitedAction,
-    limit: &RateLimit,
-) -> Result<Option<Duration>, DbError> {
-    let action = action.as_str();
-    let statement = take_caller_token_statement(&action, limit);
-    wait_from_rows(&tx.query_and_commit(&statement.sql, &statement.params).await?)
+/// `POST /uploads` in a user transaction: takes the caller's upload token
+/// and, when allowed, writes the upload's key down (`private.uploads`, so an
+/// erasure finds uploads no job names); commits, one round trip. `Some(wait)`
+/// when the caller must wait (nothing was taken or written).
+pub async fn take_upload_token(tx: Tx, limit: &RateLimit, bucket_key: &str) -> Result<Option<Duration>, DbError> {
+    let rows = tx
+        .query_and_commit(
+            "select private.take_upload_token_for_caller($1, $2, $3) as wait_seconds",
+            &[(&limit.max_requests, Type::INT4), (&limit.period_seconds, Type::FLOAT8), (&bucket_key, Type::TEXT)],
+        )
+        .await?;
+    wait_from_rows(&rows)
 }
 
 /// The SQL expression taking `owner`'s token in a service transaction, as a

@@ -59,9 +59,11 @@ pub(super) enum CleanFailure {
 }
 
 /// Cleans every input in place; each runs on a blocking thread (CPU work)
-/// one after the other, so at most one decoded photo is in memory.
-pub(super) async fn clean_inputs(services: &Services, inputs: &[InputPath]) -> Result<(), CleanFailure> {
+/// one after the other, so at most one decoded photo is in memory. Answers
+/// whether any was rewritten.
+pub(super) async fn clean_inputs(services: &Services, inputs: &[InputPath]) -> Result<bool, CleanFailure> {
     let settings = services.env.clean_inputs;
+    let mut rewrote = false;
     for (index, input) in inputs.iter().enumerate() {
         let key = input.bucket_key();
         let upload = services.storage.get(PRIVATE_BUCKET, &key).await.map_err(CleanFailure::Storage)?;
@@ -78,9 +80,21 @@ pub(super) async fn clean_inputs(services: &Services, inputs: &[InputPath]) -> R
                 .put(PRIVATE_BUCKET, &key, clean, input.image_type.content_type())
                 .await
                 .map_err(CleanFailure::Storage)?;
+            rewrote = true;
         }
     }
-    Ok(())
+    Ok(rewrote)
+}
+
+/// Removes inputs this submit wrote back after its account was erased
+/// (`DELETE /me` lists uploads once its rows are gone, so an object put
+/// after that listing is left to the one who put it). Best effort.
+pub(super) async fn remove_inputs(services: &Services, inputs: &[InputPath]) {
+    for input in inputs {
+        if let Err(error) = services.storage.delete(PRIVATE_BUCKET, &input.bucket_key()).await {
+            tracing::warn!(%error, "could not remove an input of an erased account");
+        }
+    }
 }
 
 /// The clean file, or `None` when the upload already is one.

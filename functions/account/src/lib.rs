@@ -1,0 +1,53 @@
+//! `DELETE /api/v1/me`: the caller's account data, all of it, gone
+//! (`shared::flows::erase`). 204 when everything is deleted (again on a
+//! second call); 202 when more objects are left than one call deletes, which
+//! the sweeper finishes; 503 when storage or Replicate failed half-way (a
+//! retry goes on from there).
+//!
+//! The Supabase Auth user itself is not deleted here: README, "Deleting an
+//! account", says who does it. Until then its tokens reach an account with
+//! no rows, where anything that would create one answers 401.
+
+use serde::Serialize;
+use shared::app::Services;
+use shared::flows::erase::{erase_account, EraseError, Erasure, OBJECTS_PER_CALL};
+use shared::http::{self, allow, api_segments, ApiError, Body, CacheControl, Method, Request, Response, StatusCode};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErasureContinuing {
+    status: &'static str,
+    /// Objects (and predictions) the sweeper still has to delete.
+    left: i64,
+}
+
+pub async fn handle(services: &Services, request: Request) -> Response<Body> {
+    let request_id = http::request_id(&request);
+    http::respond(&request_id, route(services, &request, &request_id)).await
+}
+
+async fn route(services: &Services, request: &Request, request_id: &str) -> Result<Response<Body>, ApiError> {
+    match api_segments(request.uri().path()).as_deref() {
+        Some(["me"]) => allow(request.method(), vec![(Method::DELETE, ())])?,
+        _ => return Err(ApiError::not_found("route")),
+    }
+    let user = services.authenticate(request).await?;
+    shared::telemetry::record_user(user.user_id());
+    match erase_account(services, user.user_id(), OBJECTS_PER_CALL).await {
+        Ok(Erasure::Finished) => {
+            tracing::info!("account erased");
+            Ok(http::empty(request_id))
+        }
+        Ok(Erasure::Continuing { left }) => {
+            tracing::info!(left, "account erasure continues in the sweeper");
+            let body = ErasureContinuing { status: "in_progress", left };
+            Ok(http::ok_with_status(request_id, StatusCode::ACCEPTED, &body, CacheControl::PrivateNoStore))
+        }
+        Err(EraseError::Database(error)) => Err(error.into()),
+        Err(EraseError::Storage(error)) => Err(error.into()),
+        Err(EraseError::Replicate(error)) => {
+            tracing::warn!(%error, "canceling a prediction of an erased account failed");
+            Err(ApiError::unavailable())
+        }
+    }
+}
