@@ -71,6 +71,9 @@ pub struct Environment {
     /// How submit cleans input photos: `INPUT_MAX_EDGE` (pixels, default
     /// 2048) and `INPUT_MAX_MEGAPIXELS` (default 50).
     pub clean_inputs: crate::images::CleanSettings,
+    /// How long an uploaded input is kept after its last job
+    /// (`INPUT_RETENTION_DAYS`, default 30).
+    pub input_retention: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,15 @@ impl Environment {
             }
         };
         let clean_inputs = clean_settings(&lookup)?;
+        let retention_days = match lookup("INPUT_RETENTION_DAYS") {
+            None => 30,
+            Some(text) => text.parse::<u64>().ok().filter(|days| (1..=3650).contains(days)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    name: "INPUT_RETENTION_DAYS",
+                    reason: "expected whole days from 1 to 3650".into(),
+                }
+            })?,
+        };
         let storage = crate::storage::StorageConfig::from_lookup(&lookup, &public_storage_url)
             .map_err(|reason| ConfigError::Invalid { name: "S3_*", reason })?;
         let replicate = crate::replicate::ReplicateConfig::from_lookup(&lookup)
@@ -140,6 +152,7 @@ impl Environment {
             plans,
             rate_limits,
             clean_inputs,
+            input_retention: std::time::Duration::from_secs(retention_days * 24 * 60 * 60),
         })
     }
 }
@@ -200,11 +213,20 @@ mod tests {
         let base = [("SUPABASE_URL", "https://abc.supabase.co"), ("DATABASE_URL", "postgres://x@y/z")];
         let env = Environment::from_lookup(lookup(&with_services(&base))).unwrap();
         assert_eq!(env.clean_inputs, crate::images::CleanSettings { max_edge: 2048, max_pixels: 50_000_000 });
+        assert_eq!(env.input_retention, std::time::Duration::from_secs(30 * 86_400));
         let mut set = base.to_vec();
         set.extend([("INPUT_MAX_EDGE", "1536"), ("INPUT_MAX_MEGAPIXELS", "24")]);
         let env = Environment::from_lookup(lookup(&with_services(&set))).unwrap();
         assert_eq!(env.clean_inputs, crate::images::CleanSettings { max_edge: 1536, max_pixels: 24_000_000 });
-        for (name, bad) in [("INPUT_MAX_EDGE", "10"), ("INPUT_MAX_EDGE", "wide"), ("INPUT_MAX_MEGAPIXELS", "0")] {
+        set.push(("INPUT_RETENTION_DAYS", "7"));
+        let env = Environment::from_lookup(lookup(&with_services(&set))).unwrap();
+        assert_eq!(env.input_retention, std::time::Duration::from_secs(7 * 86_400));
+        for (name, bad) in [
+            ("INPUT_MAX_EDGE", "10"),
+            ("INPUT_MAX_EDGE", "wide"),
+            ("INPUT_MAX_MEGAPIXELS", "0"),
+            ("INPUT_RETENTION_DAYS", "0"),
+        ] {
             let mut set = base.to_vec();
             set.push((name, bad));
             let error = Environment::from_lookup(lookup(&with_services(&set))).err().unwrap();

@@ -6,9 +6,11 @@
 pub mod collections;
 pub mod community;
 pub mod erasures;
+pub mod export;
 pub mod generation_jobs;
 pub mod pagination;
 pub mod rate_limits;
 pub mod renders;
+pub mod uploads;
 pub mod usage;
 pub mod webhook_events;

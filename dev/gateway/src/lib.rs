@@ -28,7 +28,7 @@ pub async fn dispatch(services: &Services, request: Request) -> Response<Body> {
         Some(["admin", "community", ..]) => community_admin::handle(services, request).await,
         Some(["usage"]) => usage::handle(services, request).await,
         Some(["presets"]) => presets::handle(request).await,
-        Some(["me"]) => account::handle(services, request).await,
+        Some(["me"]) | Some(["me", "export"]) => account::handle(services, request).await,
         _ => {
             let request_id = http::request_id(&request);
             ApiError::not_found("route").into_response(&request_id)

@@ -205,3 +205,73 @@ async fn a_large_account_is_finished_by_the_sweeper() {
     let again = shared::flows::sweep::sweep(services).await.unwrap();
     assert_eq!(again.erasures_finished, 0, "nothing is left to continue");
 }
+
+/// The export: every job (one in flight too) with its render, variants,
+/// thumbnails, input photo and charge, the collections and the plan, page
+/// by page; every URL downloads; nobody else's data is in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_holds_everything_of_mine_and_nothing_of_others() {
+    let api = Api::start().await;
+    let (me, my_render) = a_user_with_everything(&api).await;
+    let (other, their_render) = a_user_with_everything(&api).await;
+    curate(&api, my_render).await;
+    api.stack.sim.set_behaviour(
+        Behaviour { outcome: Outcome::Hang, webhook: WebhookMode::None, ..Behaviour::default() },
+        Some(1),
+    );
+    let (status, body) = api.submit_imagine(&me).await;
+    assert_eq!(status, 202, "{body}");
+    let running = body["data"]["id"].as_str().unwrap().to_string();
+
+    // One job a page, to walk the cursor.
+    let mut pages = Vec::new();
+    let mut path = "/me/export?limit=1".to_string();
+    loop {
+        let (status, body) = api.call("GET", &path, Some(&me), None).await;
+        assert_eq!(status, 200, "{body}");
+        let data = body["data"].clone();
+        pages.push(data.clone());
+        match data["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/me/export?limit=1&cursor={cursor}"),
+            None => break,
+        }
+        assert!(pages.len() < 10, "the cursor ends");
+    }
+    let first = &pages[0];
+    assert_eq!(first["account"]["userId"], me.id.to_string());
+    assert_eq!(first["account"]["plan"], "monthly", "{first}");
+    assert!(pages[1..].iter().all(|page| page.get("account").is_none()), "the head comes once");
+    let collections = first["collections"].as_array().unwrap();
+    assert_eq!(collections.len(), 2);
+    assert_eq!(collections[0]["isDefaultFavorites"], true);
+    assert!(collections.iter().all(|c| c["renderIds"] == json!([my_render.to_string()])), "{collections:?}");
+
+    let jobs: Vec<&serde_json::Value> = pages.iter().flat_map(|page| page["jobs"].as_array().unwrap()).collect();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0]["id"], running.as_str(), "newest first");
+    assert_eq!(jobs[0]["status"], "processing");
+    assert!(jobs[0]["render"].is_null());
+    let done = jobs[1];
+    assert_eq!(done["render"]["id"], my_render.to_string());
+    assert_eq!(done["render"]["isFavorite"], true);
+    assert_eq!(done["charges"].as_array().unwrap().len(), 1, "{done}");
+    assert_eq!(done["charges"][0]["kind"], "generation_debit");
+    let mut urls: Vec<&str> = done["inputUrls"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    for variant in done["render"]["variants"].as_array().unwrap() {
+        urls.push(variant["imageUrl"].as_str().unwrap());
+        urls.push(variant["thumbUrl"].as_str().unwrap());
+    }
+    assert_eq!(urls.len(), 5, "one input, two images, two thumbnails");
+    for url in urls {
+        assert!(url.contains("X-Amz-Expires="), "time-limited: {url}");
+        let response = api.http.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+    }
+    let everything = serde_json::to_string(&pages).unwrap();
+    assert!(!everything.contains(&other.id.to_string()) && !everything.contains(&their_render.to_string()));
+
+    let (status, _) = api.call("GET", "/me/export", None, None).await;
+    assert_eq!(status, 401);
+    let (status, body) = api.call("GET", "/me/export?cursor=nonsense", Some(&me), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+}

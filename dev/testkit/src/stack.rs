@@ -66,6 +66,7 @@ impl TestStack {
             plans: PlanTable::default(),
             rate_limits: RateLimits::default(),
             clean_inputs: shared::images::CleanSettings::default(),
+            input_retention: std::time::Duration::from_secs(30 * 24 * 60 * 60),
             storage: s3_server.config(&public_storage_url),
             replicate: ReplicateConfig {
                 api_url: sim.url(),

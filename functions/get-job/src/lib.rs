@@ -41,7 +41,8 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
         }
     };
     // Signed only now that the database (RLS) showed the job to its owner.
-    let inputs = input_images(&services.storage, &current.job.input_paths()).await?;
+    let job = &current.job;
+    let inputs = input_images(&services.storage, &job.input_paths(), job.inputs_expired_at.is_some()).await?;
     let view = JobView::new(&current, &services.storage).with_inputs(inputs);
     Ok(http::ok(request_id, &view, CacheControl::PrivateNoStore))
 }

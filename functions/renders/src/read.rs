@@ -36,7 +36,7 @@ pub async fn get(
         renders::get_render_detail(tx, id, user.user_id()).await?.ok_or_else(|| ApiError::not_found("render"))?;
     // Signed only now that the database showed the render to its owner.
     let input_paths: Vec<&str> = detail.input_paths.iter().map(String::as_str).collect();
-    let inputs = input_images(&services.storage, &input_paths).await?;
+    let inputs = input_images(&services.storage, &input_paths, detail.inputs_expired).await?;
     let view = RenderDetailView::new(&detail, inputs, &services.storage);
     Ok(http::ok(request_id, &view, CacheControl::PrivateNoStore))
 }

@@ -1,7 +1,7 @@
 //! The scheduled sweep: every stuck job is polled, completed or expired, so
 //! no user stays blocked by a job nobody asks about; then a few renders
-//! made before thumbnails get theirs, and account erasures too large for
-//! one call go on.
+//! made before thumbnails get theirs, account erasures too large for one
+//! call go on, and inputs past their retention go.
 
 use super::refresh::{refresh_if_stale, Refreshed, STALE_AFTER};
 use super::thumbnails::{backfill_thumbnails, BackfillReport, BACKFILL_BATCH};
@@ -22,6 +22,8 @@ pub struct SweepReport {
     pub thumbnails: BackfillReport,
     /// Account erasures finished this run (those `DELETE /me` left).
     pub erasures_finished: usize,
+    /// Uploaded inputs deleted for their age.
+    pub inputs_expired: usize,
 }
 
 pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbError> {
@@ -44,6 +46,7 @@ pub async fn sweep(services: &Services) -> Result<SweepReport, crate::db::DbErro
     }
     // Jobs first: a user waiting on a job matters more than an old card.
     report.thumbnails = backfill_thumbnails(services, BACKFILL_BATCH).await?;
+    report.inputs_expired = super::retention::expire_inputs(services, super::retention::BATCH).await?;
     report.erasures_finished =
         super::erase::continue_erasures(services, ERASURES_PER_RUN, super::erase::OBJECTS_PER_CALL).await?;
     Ok(report)

@@ -223,7 +223,9 @@ pub enum ToggleOutcome {
 /// Flips a render in or out of My Favorites (`favorites_id`, from
 /// [`lock_and_ensure_favorites`] in the same transaction, whose lock makes
 /// two quick toggles apply one after the other) unless adding it would pass
-/// `max` items; one statement committed in the same flight.
+/// `max` items; one statement committed in the same flight. A delete of the
+/// render committed between the statement's look at it and its insert
+/// fails the insert's foreign key: the render is gone, and so reported.
 pub async fn toggle_favorite(
     tx: Tx,
     owner_id: Uuid,
@@ -252,7 +254,13 @@ pub async fn toggle_favorite(
                     exists(select 1 from added) as added",
             &[(&owner_id, Type::UUID), (&render_id, Type::UUID), (&favorites_id, Type::UUID), (&max, Type::INT8)],
         )
-        .await?;
+        .await;
+    let rows = match rows {
+        Err(DbError::ForeignKeyViolation { constraint }) if constraint == "collection_items_render_id_fkey" => {
+            return Ok(ToggleOutcome::RenderNotFound)
+        }
+        other => other?,
+    };
     let row = rows.first().ok_or(DbError::NotFound)?;
     Ok(if !row.get::<_, bool>("found") {
         ToggleOutcome::RenderNotFound

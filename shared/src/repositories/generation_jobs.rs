@@ -72,10 +72,13 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub last_polled_at: Option<DateTime<Utc>>,
+    /// When the retention sweep deleted the job's input photos.
+    pub inputs_expired_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, owner_id, mode, room_type, style, input1_path, input2_path, prompt, prediction_id, \
-                       status, error, idempotency_key, created_at, completed_at, last_polled_at";
+pub(crate) const COLUMNS: &str =
+    "id, owner_id, mode, room_type, style, input1_path, input2_path, prompt, prediction_id, \
+                       status, error, idempotency_key, created_at, completed_at, last_polled_at, inputs_expired_at";
 
 impl Job {
     /// The input images' paths (`private/...`), in order.
@@ -83,7 +86,7 @@ impl Job {
         self.input1_path.iter().chain(&self.input2_path).map(String::as_str).collect()
     }
 
-    fn from_row(row: &Row) -> Result<Self, DbError> {
+    pub(crate) fn from_row(row: &Row) -> Result<Self, DbError> {
         let status: String = row.get("status");
         Ok(Job {
             id: row.get("id"),
@@ -101,6 +104,7 @@ impl Job {
             created_at: row.get("created_at"),
             completed_at: row.get("completed_at"),
             last_polled_at: row.get("last_polled_at"),
+            inputs_expired_at: row.get("inputs_expired_at"),
         })
     }
 

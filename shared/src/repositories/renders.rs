@@ -389,6 +389,8 @@ pub struct RenderDetail {
     pub is_favorite: bool,
     /// The job's input images (`private/...` paths), for "before and after".
     pub input_paths: Vec<String>,
+    /// The retention sweep deleted them.
+    pub inputs_expired: bool,
 }
 
 impl RenderDetail {
@@ -407,7 +409,7 @@ pub async fn get_render_detail(tx: Tx, id: Uuid, owner_id: Uuid) -> Result<Optio
             "select r.id, r.job_id, r.owner_id, r.mode, r.room_type, r.style, r.cover_variant, r.created_at,
                     v.id as v_id, v.idx as v_idx, v.image_path as v_image_path,
                     v.thumb_path as v_thumb_path, v.created_at as v_created_at, r.is_favorite,
-                    j.input1_path, j.input2_path
+                    j.input1_path, j.input2_path, j.inputs_expired_at is not null as inputs_expired
                from public.renders r
                left join public.render_variants v on v.render_id = r.id
                left join public.generation_jobs j on j.id = r.job_id
@@ -422,11 +424,13 @@ pub async fn get_render_detail(tx: Tx, id: Uuid, owner_id: Uuid) -> Result<Optio
         .into_iter()
         .filter_map(|column| first.get::<_, Option<String>>(column))
         .collect();
+    let inputs_expired = first.get::<_, Option<bool>>("inputs_expired").unwrap_or(false);
     Ok(render_with_variants(&rows).map(|(render, variants)| RenderDetail {
         render,
         variants,
         is_favorite,
         input_paths,
+        inputs_expired,
     }))
 }
 
