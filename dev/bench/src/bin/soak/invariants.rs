@@ -162,10 +162,19 @@ async fn renders_match_jobs(db: &Client, deleted: &HashSet<Uuid>) -> Check {
     check
 }
 
-/// Every variant's object exists; every render object is some variant's.
+/// Every variant's image and thumbnail exist; every render object is some
+/// variant's image or thumbnail.
 async fn images_match_variants(db: &Client, s3: &S3Server) -> Check {
     let mut check = Check::new("no render without its images, no image without its render");
-    let rows = db.query("select image_path from public.render_variants", &[]).await.expect("read variants");
+    let rows = db
+        .query(
+            "select image_path from public.render_variants
+             union all
+             select thumb_path from public.render_variants where thumb_path is not null",
+            &[],
+        )
+        .await
+        .expect("read variants");
     let paths: HashSet<String> = rows.iter().map(|row| row.get(0)).collect();
     let objects: HashSet<String> =
         s3.object_keys(PUBLIC_BUCKET).into_iter().filter(|key| key.starts_with("renders/")).collect();
