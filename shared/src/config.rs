@@ -74,6 +74,9 @@ pub struct Environment {
     /// How long an uploaded input is kept after its last job
     /// (`INPUT_RETENTION_DAYS`, default 30).
     pub input_retention: std::time::Duration,
+    /// Supabase Auth's admin API, when `SUPABASE_SERVICE_ROLE_KEY` is set:
+    /// `DELETE /me` then deletes the Auth user too.
+    pub auth_admin: Option<crate::auth::admin::AuthAdmin>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,12 +150,16 @@ impl Environment {
             storage,
             replicate,
             jwt_secret: lookup("SUPABASE_JWT_SECRET"),
-            supabase_url,
             public_storage_url,
             plans,
             rate_limits,
             clean_inputs,
             input_retention: std::time::Duration::from_secs(retention_days * 24 * 60 * 60),
+            auth_admin: lookup("SUPABASE_SERVICE_ROLE_KEY").map(|service_key| crate::auth::admin::AuthAdmin {
+                url: lookup("SUPABASE_AUTH_URL").unwrap_or_else(|| format!("{supabase_url}/auth/v1")),
+                service_key,
+            }),
+            supabase_url,
         })
     }
 }
@@ -214,13 +221,20 @@ mod tests {
         let env = Environment::from_lookup(lookup(&with_services(&base))).unwrap();
         assert_eq!(env.clean_inputs, crate::images::CleanSettings { max_edge: 2048, max_pixels: 50_000_000 });
         assert_eq!(env.input_retention, std::time::Duration::from_secs(30 * 86_400));
+        assert!(env.auth_admin.is_none(), "no service-role key, no Auth admin calls");
         let mut set = base.to_vec();
         set.extend([("INPUT_MAX_EDGE", "1536"), ("INPUT_MAX_MEGAPIXELS", "24")]);
         let env = Environment::from_lookup(lookup(&with_services(&set))).unwrap();
         assert_eq!(env.clean_inputs, crate::images::CleanSettings { max_edge: 1536, max_pixels: 24_000_000 });
         set.push(("INPUT_RETENTION_DAYS", "7"));
+        set.push(("SUPABASE_SERVICE_ROLE_KEY", "service-key"));
         let env = Environment::from_lookup(lookup(&with_services(&set))).unwrap();
         assert_eq!(env.input_retention, std::time::Duration::from_secs(7 * 86_400));
+        let admin = env.auth_admin.expect("the key enables Auth admin calls");
+        assert_eq!(
+            (admin.url.as_str(), admin.service_key.as_str()),
+            ("https://abc.supabase.co/auth/v1", "service-key")
+        );
         for (name, bad) in [
             ("INPUT_MAX_EDGE", "10"),
             ("INPUT_MAX_EDGE", "wide"),

@@ -108,6 +108,8 @@ async fn deleting_my_account_leaves_nothing_of_mine_and_changes_nothing_of_other
     assert_eq!(status, 204, "{body}");
 
     assert!(rows_of(&api, &me).await.iter().all(|(_, n)| *n == 0), "{:?}", rows_of(&api, &me).await);
+    assert_eq!(api.count(&format!("auth.users where id = '{}'", me.id)).await, 0, "the Auth user is deleted");
+    assert_eq!(api.count(&format!("auth.users where id = '{}'", other.id)).await, 1);
     assert_eq!(api.count(&format!("public.collection_items where render_id = '{my_render}'")).await, 0);
     assert_eq!(api.count(&format!("public.community_items where render_id = '{my_render}'")).await, 0);
     assert_eq!(
@@ -274,4 +276,23 @@ async fn the_export_holds_everything_of_mine_and_nothing_of_others() {
     assert_eq!(status, 401);
     let (status, body) = api.call("GET", "/me/export?cursor=nonsense", Some(&me), None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+}
+
+/// Supabase Auth down after everything else is gone: 503, and a retry
+/// deletes the Auth user.
+#[tokio::test]
+async fn auth_down_answers_503_and_a_retry_deletes_the_auth_user() {
+    let api = Api::start().await;
+    let me = api.stack.create_user().await;
+    api.upload(&me).await;
+    api.stack.auth_admin.set_down(true);
+    let (status, body) = api.call("DELETE", "/me", Some(&me), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("SERVICE_UNAVAILABLE")), "{body}");
+    assert_eq!(api.count(&format!("public.profiles where id = '{}'", me.id)).await, 0);
+    assert_eq!(api.count(&format!("auth.users where id = '{}'", me.id)).await, 1);
+    api.stack.auth_admin.set_down(false);
+    let (status, body) = api.call("DELETE", "/me", Some(&me), None).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(api.count(&format!("auth.users where id = '{}'", me.id)).await, 0);
+    assert_eq!(api.count("private.account_erasures where finished_at is null").await, 0);
 }

@@ -9,6 +9,7 @@ pub mod tokens;
 
 pub use database::TestDatabase;
 pub mod app;
+pub mod auth_admin;
 pub mod flight_counter;
 pub mod photos;
 pub mod public_objects;

@@ -30,6 +30,8 @@ pub struct TestStack {
     pub services: Arc<Services>,
     pub sim: SimHandle,
     dedicated_s3: Option<S3Server>,
+    /// Supabase Auth's admin API, as the functions see it.
+    pub auth_admin: crate::auth_admin::AuthAdminServer,
     listener: Option<TcpListener>,
     /// Where the test's gateway will listen, e.g. `http://127.0.0.1:PORT`.
     pub base_url: String,
@@ -52,6 +54,7 @@ impl TestStack {
         let s3_server = dedicated_s3.as_ref().unwrap_or_else(|| S3Server::shared());
         let public_storage_url = format!("{base_url}/storage/v1/object/public");
         let sim_host = sim.url().trim_start_matches("http://").to_string();
+        let auth_admin = crate::auth_admin::AuthAdminServer::start(app.database.admin_url()).await;
         let env = Environment {
             database_url: app.database.app_url(),
             database_ca_cert: None,
@@ -67,6 +70,7 @@ impl TestStack {
             rate_limits: RateLimits::default(),
             clean_inputs: shared::images::CleanSettings::default(),
             input_retention: std::time::Duration::from_secs(30 * 24 * 60 * 60),
+            auth_admin: Some(auth_admin.admin()),
             storage: s3_server.config(&public_storage_url),
             replicate: ReplicateConfig {
                 api_url: sim.url(),
@@ -83,7 +87,7 @@ impl TestStack {
             },
         };
         let services = Arc::new(Services::new(env).expect("services"));
-        TestStack { app, services, sim, dedicated_s3, listener: Some(listener), base_url }
+        TestStack { app, services, sim, dedicated_s3, auth_admin, listener: Some(listener), base_url }
     }
 
     /// The functions' services on one connection through `proxy` (a

@@ -6,9 +6,10 @@
 //! - `GET /api/v1/me/export[?cursor=&limit=]`: all of it, as JSON pages
 //!   ([`export`]).
 //!
-//! The Supabase Auth user itself is not deleted here: README, "Deleting an
-//! account", says who does it. Until then its tokens reach an account with
-//! no rows, where anything that would create one answers 401.
+//! The Supabase Auth user is deleted last when the function holds the
+//! service-role key (README, "Your data: delete and export"). Tokens issued
+//! before verify until they expire and reach an account with no rows,
+//! where anything that would create one answers 401.
 
 mod export;
 
@@ -58,6 +59,10 @@ async fn route(services: &Services, request: &Request, request_id: &str) -> Resu
         Err(EraseError::Storage(error)) => Err(error.into()),
         Err(EraseError::Replicate(error)) => {
             tracing::warn!(%error, "canceling a prediction of an erased account failed");
+            Err(ApiError::unavailable())
+        }
+        Err(EraseError::Auth(error)) => {
+            tracing::warn!(%error, "deleting the Auth user of an erased account failed");
             Err(ApiError::unavailable())
         }
     }

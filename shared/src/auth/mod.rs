@@ -9,6 +9,7 @@
 //! Rejection reasons are short static strings: they are safe to log and never
 //! contain the token or any claim.
 
+pub mod admin;
 mod cache;
 mod jwks;
 

@@ -43,6 +43,8 @@ pub enum EraseError {
     Storage(#[from] StorageError),
     #[error("replicate: {0}")]
     Replicate(String),
+    #[error("supabase auth: {0}")]
+    Auth(String),
 }
 
 /// Erases `user_id`: the rows at once, then up to `budget` objects.
@@ -65,10 +67,34 @@ pub async fn continue_erasure(services: &Services, user_id: Uuid, budget: i64) -
         deleted += batch.len() as i64;
         delete_objects(services, &batch).await?;
     }
+    let auth_admin = services.env.auth_admin.as_ref();
+    if let Some(admin) = auth_admin {
+        delete_auth_user(services, admin, user_id).await?;
+    }
     let mut tx = services.db.as_service().await?;
-    let left = erasures::finish_if_done(&mut tx, user_id).await?;
+    let left = erasures::finish_if_done(&mut tx, user_id, auth_admin.is_some()).await?;
     tx.commit().await?;
     Ok(if left == 0 { Erasure::Finished } else { Erasure::Continuing { left } })
+}
+
+/// Deletes the Auth user, once: after it, the person can no longer sign in
+/// to the empty account (tokens already issued verify until they expire).
+async fn delete_auth_user(
+    services: &Services,
+    admin: &crate::auth::admin::AuthAdmin,
+    user_id: Uuid,
+) -> Result<(), EraseError> {
+    let mut tx = services.db.as_service().await?;
+    let pending = erasures::auth_user_pending(&mut tx, user_id).await?;
+    tx.commit().await?;
+    if !pending {
+        return Ok(());
+    }
+    crate::auth::admin::delete_user(admin, user_id).await.map_err(EraseError::Auth)?;
+    let mut tx = services.db.as_service().await?;
+    erasures::auth_user_deleted(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn cancel_predictions(services: &Services, user_id: Uuid) -> Result<(), EraseError> {

@@ -50,21 +50,44 @@ pub async fn forget_objects(tx: &mut Tx, bucket: &str, keys: &[String]) -> Resul
     Ok(())
 }
 
+/// Whether the Auth user is still to be deleted.
+pub async fn auth_user_pending(tx: &mut Tx, user_id: Uuid) -> Result<bool, DbError> {
+    let rows = tx
+        .query(
+            "select 1 from private.account_erasures where user_id = $1 and auth_user_deleted_at is null",
+            &[(&user_id, Type::UUID)],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// The Auth user is deleted.
+pub async fn auth_user_deleted(tx: &mut Tx, user_id: Uuid) -> Result<(), DbError> {
+    tx.execute(
+        "update private.account_erasures set auth_user_deleted_at = now() where user_id = $1",
+        &[(&user_id, Type::UUID)],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Marks the erasure finished when nothing is left; answers how many
-/// objects and predictions are left.
-pub async fn finish_if_done(tx: &mut Tx, user_id: Uuid) -> Result<i64, DbError> {
+/// objects and predictions are left, and the Auth user when `with_auth_user`
+/// (the functions can delete it) and it is not deleted yet.
+pub async fn finish_if_done(tx: &mut Tx, user_id: Uuid, with_auth_user: bool) -> Result<i64, DbError> {
     let row = tx
         .query_one(
             "with left_over as (
                select (select count(*) from private.erasure_objects where user_id = $1)
-                      + coalesce((select cardinality(predictions) from private.account_erasures
-                                   where user_id = $1), 0) as n
+                      + coalesce((select cardinality(predictions)
+                                    + case when $2 and auth_user_deleted_at is null then 1 else 0 end
+                                    from private.account_erasures where user_id = $1), 0) as n
              ), finished as (
                update private.account_erasures set finished_at = coalesce(finished_at, now())
                 where user_id = $1 and (select n from left_over) = 0
              )
              select n from left_over",
-            &[(&user_id, Type::UUID)],
+            &[(&user_id, Type::UUID), (&with_auth_user, Type::BOOL)],
         )
         .await?;
     Ok(row.get(0))
