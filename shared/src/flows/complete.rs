@@ -266,7 +266,7 @@ fn refused_by_safety_filter(detail: &str) -> bool {
 /// CPU work) and stores both under the variant's keys.
 async fn store_variant(services: &Services, url: &str, keys: &VariantObjects) -> Result<(), StoreError> {
     let image = services.replicate.download_output(url).await?;
-    let thumb = make_thumbnail(image.clone()).await?;
+    let (image, thumb) = make_thumbnail(image).await?;
     let thumb_path = keys.thumb_path.as_deref().expect("a completion's variants have thumbnail keys");
     let (image_stored, thumb_stored) = tokio::join!(
         services.storage.put(PUBLIC_BUCKET, &keys.image_path, image, "image/jpeg"),
@@ -275,12 +275,17 @@ async fn store_variant(services: &Services, url: &str, keys: &VariantObjects) ->
     image_stored.and(thumb_stored).map_err(|error| StoreError::Storage(error.to_string()))
 }
 
-/// A WebP thumbnail of `image`, made on a blocking thread.
-pub async fn make_thumbnail(image: Vec<u8>) -> Result<Vec<u8>, StoreError> {
-    tokio::task::spawn_blocking(move || thumbnail_webp(&image))
-        .await
-        .map_err(|error| StoreError::Storage(format!("the thumbnail task failed: {error}")))?
-        .map_err(StoreError::Unreadable)
+/// A WebP thumbnail of `image`, made on a blocking thread; the image comes
+/// back with it (moved there and back rather than copied: a render is
+/// megabytes).
+pub async fn make_thumbnail(image: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    let (image, thumb) = tokio::task::spawn_blocking(move || {
+        let thumb = thumbnail_webp(&image);
+        (image, thumb)
+    })
+    .await
+    .map_err(|error| StoreError::Storage(format!("the thumbnail task failed: {error}")))?;
+    Ok((image, thumb.map_err(StoreError::Unreadable)?))
 }
 
 #[derive(Debug, thiserror::Error)]

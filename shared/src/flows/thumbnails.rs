@@ -68,7 +68,7 @@ async fn backfill_one(services: &Services, variant: &VariantWithoutThumb) -> Res
     let image = services.storage.get(PUBLIC_BUCKET, &variant.image_path).await?;
     let thumb = match image {
         Some(image) => match make_thumbnail(image).await {
-            Ok(thumb) => Some(thumb),
+            Ok((_, thumb)) => Some(thumb),
             Err(StoreError::Unreadable(refusal)) => {
                 tracing::warn!(%refusal, render_id = %variant.render_id, "a render's image is unreadable");
                 None
